@@ -1,0 +1,54 @@
+# Thin front door. Every target that needs the toolchain installs it first, so
+# `make demo` or `make test` alone work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export FOUNDRY_SOLC := $(CURDIR)/contracts/tools/solc
+export PATH := $(CURDIR)/$(VENV)/bin:$(NODE_BIN):$(PATH)
+
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: setup test test-python test-contracts demo bench lint artifacts soak clean
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: setup test-contracts test-python
+
+test-contracts: setup
+	cd contracts && forge test
+
+test-python: setup
+	$(PY) -m pytest -m "not slow"
+
+soak: setup
+	$(PY) -m pytest -m slow
+
+artifacts: setup
+	$(PY) -m ledger_client.compiler --write
+
+demo: setup
+	$(VENV)/bin/cie demo
+
+bench: setup
+	$(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The embedded single-machine network: anvil chain, IPFS nodes, member nodes."""

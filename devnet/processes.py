@@ -1,0 +1,92 @@
+"""Starting and stopping the devnet's child processes on loopback.
+
+Every process is bound to 127.0.0.1; ports are checked before start so a taken
+port gives a clear error instead of a confusing failure later.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+class DevnetError(RuntimeError):
+    """A devnet part could not be started or stopped."""
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1 (for tests and ad-hoc networks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_port_free(port: int, what: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise DevnetError(
+                f"port {port} on 127.0.0.1 is already in use, so {what} cannot start; "
+                "stop whatever holds it or choose another port"
+            ) from None
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    process: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            tail = log.read_text()[-2000:] if log and log.exists() else ""
+            raise DevnetError(
+                f"{what} exited with code {process.returncode} during start-up\n{tail}"
+            )
+        try:
+            if ready():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise DevnetError(f"{what} did not become ready within {timeout:.0f}s (see {log})")
+
+
+def start_process(
+    argv: Sequence[str], log_file: Path, *, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = log_file.open("ab")
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    finally:
+        handle.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)

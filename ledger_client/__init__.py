@@ -1,0 +1,1 @@
+"""CIE Ledger client: chain connection, keystores, deployment, the document pipeline."""

@@ -1,0 +1,257 @@
+"""Chain connection and transaction sending.
+
+Speaks standard Ethereum JSON-RPC only (no anvil-only calls) so the same code
+runs against anvil and Besu/QBFT: proof-of-authority extraData middleware can be
+switched on, and zero-gas-price networks get legacy transactions at gas price 0.
+
+`TransactionSender` owns one signing account: a lock-protected local nonce
+counter lets many threads submit at once without nonce collisions, and a
+rejected nonce resynchronizes from the chain. Reverts come back as the typed
+exceptions of `ledger_client.contract_errors`, named after the contract rule.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import AsyncWeb3, Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.middleware import ExtraDataToPOAMiddleware
+from web3.providers import AsyncHTTPProvider, HTTPProvider, WebSocketProvider
+from web3.types import TxParams, TxReceipt
+
+from ledger_client import contract_errors
+from ledger_client.errors import (
+    ChainUnavailableError,
+    ContractRuleError,
+    TransactionFailedError,
+)
+
+#: Transactions are priced once per this many seconds, not once per transaction.
+FEE_REFRESH_SECONDS = 2.0
+
+
+def connect(url: str, *, poa: bool = False, timeout: float = 30.0) -> Web3:
+    """Connect to an HTTP JSON-RPC endpoint; fails fast with ChainUnavailableError."""
+    if not url.startswith(("http://", "https://")):
+        raise ChainUnavailableError(
+            f"{url!r} is not an HTTP(S) JSON-RPC URL; use connect_async() for ws:// endpoints"
+        )
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    if poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    _check_reachable(url, lambda: w3.eth.chain_id)
+    return w3
+
+
+async def connect_async(url: str, *, poa: bool = False, timeout: float = 30.0) -> AsyncWeb3:
+    """Connect to an HTTP or WebSocket endpoint for asynchronous use (subscriptions)."""
+    w3: AsyncWeb3
+    if url.startswith(("ws://", "wss://")):
+        w3 = await AsyncWeb3(WebSocketProvider(url, request_timeout=timeout))
+    elif url.startswith(("http://", "https://")):
+        w3 = AsyncWeb3(AsyncHTTPProvider(url, request_kwargs={"timeout": timeout}))
+    else:
+        raise ChainUnavailableError(f"{url!r} is neither an http(s):// nor a ws(s):// URL")
+    if poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    try:
+        await w3.eth.chain_id
+    except Exception as exc:
+        raise ChainUnavailableError(f"chain endpoint {url} is not reachable: {exc}") from exc
+    return w3
+
+
+def _check_reachable(url: str, probe: Callable[[], object]) -> None:
+    try:
+        probe()
+    except Exception as exc:
+        raise ChainUnavailableError(
+            f"chain endpoint {url} is not reachable ({exc.__class__.__name__}: {exc}); "
+            "is the node running and the URL right?"
+        ) from exc
+
+
+def decode_revert(data: str | bytes | None) -> ContractRuleError | None:
+    """Turn revert data into the typed exception of the contract rule, if known."""
+    if data is None:
+        return None
+    raw = HexBytes(data)
+    if len(raw) < 4:
+        return None
+    entry = contract_errors.ERRORS.get("0x" + raw[:4].hex())
+    if entry is None:
+        return None
+    cls, names, types = entry
+    try:
+        values = abi_decode(list(types), bytes(raw[4:]))
+    except Exception:
+        return None
+    args = {name: _readable(value) for name, value in zip(names, values, strict=True)}
+    return cls(cls.__name__, args)
+
+
+def _readable(value: object) -> object:
+    if isinstance(value, bytes):
+        if len(value) == 2 and value.isalpha():  # economy codes are bytes2 ASCII
+            return value.decode()
+        return "0x" + value.hex()
+    return value
+
+
+def as_chain_error(exc: Exception) -> Exception:
+    """Map a web3 exception from a call or estimate to our typed exception."""
+    if isinstance(exc, ContractCustomError | ContractLogicError):
+        data = exc.data if isinstance(exc.data, str) else None
+        typed = decode_revert(data)
+        if typed is not None:
+            return typed
+        return TransactionFailedError(f"contract call reverted: {exc.message or exc}")
+    if isinstance(exc, ConnectionError | OSError):
+        return ChainUnavailableError(f"chain endpoint not reachable: {exc}")
+    return exc
+
+
+@dataclass
+class _Fees:
+    params: dict[str, int]
+    fetched_at: float
+
+
+class TransactionSender:
+    """Signs and sends transactions for one account, safely from many threads."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        gas_margin: float = 1.25,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.address = account.address
+        self.chain_id = w3.eth.chain_id
+        self.gas_margin = gas_margin
+        self.receipt_timeout = receipt_timeout
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+        self._fees: _Fees | None = None
+
+    # -- nonces ---------------------------------------------------------------
+    def _take_nonce(self) -> int:
+        with self._lock:
+            if self._next_nonce is None:
+                self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+            nonce = self._next_nonce
+            self._next_nonce += 1
+            return nonce
+
+    def resync_nonce(self) -> None:
+        """Forget the local counter; the next send reads the pending count again."""
+        with self._lock:
+            self._next_nonce = None
+
+    # -- fees -----------------------------------------------------------------
+    def _fee_params(self) -> dict[str, int]:
+        now = time.monotonic()
+        fees = self._fees
+        if fees is not None and now - fees.fetched_at < FEE_REFRESH_SECONDS:
+            return fees.params
+        gas_price = self.w3.eth.gas_price
+        params: dict[str, int]
+        if gas_price == 0:  # permissioned networks with free gas (Besu min-gas-price 0)
+            params = {"gasPrice": 0}
+        else:
+            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+            if base is None:
+                params = {"gasPrice": gas_price}
+            else:
+                tip = self.w3.eth.max_priority_fee
+                params = {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        self._fees = _Fees(params, now)
+        return params
+
+    # -- building and sending -------------------------------------------------
+    def estimate(self, call: ContractFunction) -> int:
+        try:
+            return int(call.estimate_gas({"from": self.address}) * self.gas_margin)
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+
+    def build(self, call: ContractFunction, *, gas: int | None = None) -> TxParams:
+        tx: TxParams = {
+            "from": self.address,
+            "chainId": self.chain_id,
+            "gas": gas if gas is not None else self.estimate(call),
+            **self._fee_params(),  # type: ignore[typeddict-item]
+        }
+        return call.build_transaction(tx)
+
+    def sign_and_send(self, tx: TxParams) -> HexBytes:
+        """Assign a nonce, sign and send; retry once after a nonce resync."""
+        for attempt in (1, 2):
+            tx["nonce"] = self._take_nonce()
+            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+            try:
+                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except (ValueError, Web3RPCError) as exc:
+                message = str(exc).lower()
+                if attempt == 1 and ("nonce" in message or "already known" in message):
+                    self.resync_nonce()
+                    continue
+                raise TransactionFailedError(f"transaction rejected by the node: {exc}") from exc
+            except (ConnectionError, OSError) as exc:
+                self.resync_nonce()
+                raise ChainUnavailableError(f"could not send transaction: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def wait(self, tx_hash: HexBytes) -> TxReceipt:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=0.05
+            )
+        except TimeExhausted as exc:
+            raise TransactionFailedError(
+                f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout}s"
+            ) from exc
+        if receipt["status"] != 1:
+            raise self._explain_failure(tx_hash, receipt)
+        return receipt
+
+    def _explain_failure(self, tx_hash: HexBytes, receipt: TxReceipt) -> Exception:
+        """Replay a reverted transaction as a call to recover the contract's reason."""
+        tx = self.w3.eth.get_transaction(tx_hash)
+        call: dict[str, Any] = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
+        try:
+            self.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+        except Exception as exc:
+            mapped = as_chain_error(exc)
+            if mapped is not exc:
+                return mapped
+        return TransactionFailedError(
+            f"transaction {tx_hash.hex()} reverted in block {receipt['blockNumber']}"
+        )
+
+    def transact(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+        """Build, sign, send one transaction and wait for its successful receipt."""
+        return self.wait(self.sign_and_send(self.build(call, gas=gas)))
+
+    def transact_many(
+        self, calls: Sequence[ContractFunction], *, gas: Sequence[int] | None = None
+    ) -> list[TxReceipt]:
+        """Send several transactions back to back (consecutive nonces), then wait for all."""
+        hashes = [
+            self.sign_and_send(self.build(call, gas=None if gas is None else gas[i]))
+            for i, call in enumerate(calls)
+        ]
+        return [self.wait(h) for h in hashes]

@@ -1,0 +1,169 @@
+"""Deploying the contracts and the deployment file the rest of the system reads.
+
+The deployment file records the chain id, each contract's address, the block it
+was deployed in and the hash of the ABI it was deployed with. Loading it checks
+that the packaged ABIs still match and that the chain is the one deployed to,
+so a node never talks to the wrong contracts silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+
+from ledger_client.chain import TransactionSender, as_chain_error
+from ledger_client.compiler import CONTRACT_NAMES, load_artifact
+from ledger_client.errors import ConfigurationError, TransactionFailedError
+
+DEPLOYMENT_FORMAT = "cie-deployment/1"
+
+
+@dataclass(frozen=True)
+class FoundingMember:
+    """A member bootstrapped at deployment: economy, X25519 key, node accounts."""
+
+    economy: str
+    encryption_key: bytes
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeployedContract:
+    address: str
+    block: int
+    abi_hash: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    contracts: dict[str, DeployedContract]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": DEPLOYMENT_FORMAT,
+            "chainId": self.chain_id,
+            "contracts": {
+                name: {"address": c.address, "block": c.block, "abiSha256": c.abi_hash}
+                for name, c in self.contracts.items()
+            },
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        os.replace(tmp, path)  # atomic: readers never see half a file
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigurationError(
+                f"deployment file {path} cannot be read ({exc.strerror}); deploy first "
+                "(`cie devnet up` or `cie deploy`)"
+            ) from None
+        except ValueError:
+            raise ConfigurationError(f"deployment file {path} is not valid JSON") from None
+        if data.get("format") != DEPLOYMENT_FORMAT:
+            raise ConfigurationError(
+                f"deployment file {path} has format {data.get('format')!r}, "
+                f"expected {DEPLOYMENT_FORMAT!r}"
+            )
+        contracts = {
+            name: DeployedContract(c["address"], int(c["block"]), c["abiSha256"])
+            for name, c in data["contracts"].items()
+        }
+        deployment = cls(chain_id=int(data["chainId"]), contracts=contracts)
+        for name in CONTRACT_NAMES:
+            if name not in contracts:
+                raise ConfigurationError(f"deployment file {path} lacks contract {name}")
+            packaged = load_artifact(name).abi_hash
+            if contracts[name].abi_hash != packaged:
+                raise ConfigurationError(
+                    f"{name} at {contracts[name].address} was deployed with another ABI "
+                    f"({contracts[name].abi_hash[:12]}) than this client ships "
+                    f"({packaged[:12]}); upgrade the client or redeploy"
+                )
+        return deployment
+
+    def contract(self, w3: Web3, name: str) -> Contract:
+        """A web3 contract object for a deployed contract (checks the chain id)."""
+        chain_id = w3.eth.chain_id
+        if chain_id != self.chain_id:
+            raise ConfigurationError(
+                f"connected to chain {chain_id} but the deployment is on chain {self.chain_id}"
+            )
+        return w3.eth.contract(
+            address=Web3.to_checksum_address(self.contracts[name].address),
+            abi=load_artifact(name).abi,
+        )
+
+
+def deploy_contract(sender: TransactionSender, name: str, *args: object) -> DeployedContract:
+    """Deploy one packaged artifact with constructor arguments."""
+    artifact = load_artifact(name)
+    factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    constructor = factory.constructor(*args)
+    try:
+        gas = int(constructor.estimate_gas({"from": sender.address}) * sender.gas_margin)
+    except Exception as exc:
+        raise as_chain_error(exc) from exc
+    tx = constructor.build_transaction(
+        {"from": sender.address, "gas": gas, "chainId": sender.chain_id, **sender._fee_params()}
+    )  # type: ignore[typeddict-item]
+    receipt = sender.wait(sender.sign_and_send(tx))
+    address = receipt.get("contractAddress")
+    if address is None:
+        raise TransactionFailedError(f"deploying {name} produced no contract address")
+    return DeployedContract(str(address), int(receipt["blockNumber"]), artifact.abi_hash)
+
+
+def deploy_all(
+    sender: TransactionSender,
+    founding_members: Sequence[FoundingMember],
+    *,
+    quorum_bps: int = 6667,
+) -> Deployment:
+    """Deploy and wire Consortium, DocumentRegistry and AeoRegistry.
+
+    The deploying account gets no role: after the constructor the consortium
+    governs itself through member proposals.
+    """
+    if not founding_members:
+        raise ConfigurationError("a consortium needs at least one founding member")
+    consortium = deploy_contract(
+        sender,
+        "Consortium",
+        *consortium_constructor_args(founding_members, quorum_bps),
+    )
+    registry = deploy_contract(sender, "DocumentRegistry", consortium.address)
+    aeo = deploy_contract(sender, "AeoRegistry", consortium.address)
+    return Deployment(
+        chain_id=sender.chain_id,
+        contracts={"Consortium": consortium, "DocumentRegistry": registry, "AeoRegistry": aeo},
+    )
+
+
+def economy_code(economy: str) -> bytes:
+    """ISO 3166-1 alpha-2 economy code as the contracts' bytes2."""
+    if len(economy) != 2 or not economy.isascii() or not economy.isupper():
+        raise ConfigurationError(
+            f"economy {economy!r} is not an ISO 3166-1 alpha-2 code (two capital letters)"
+        )
+    return economy.encode()
+
+
+def consortium_constructor_args(
+    founding_members: Sequence[FoundingMember], quorum_bps: int
+) -> list[object]:
+    """Arguments of the Consortium constructor (filled in once its signature is fixed)."""
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The customs node service each administration runs (API, listener, risk hooks)."""

@@ -1,0 +1,79 @@
+"""Connection, keystores and nonce-safe sending against a real anvil chain."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from ledger_client.chain import TransactionSender, connect, connect_async
+from ledger_client.errors import ChainUnavailableError
+from ledger_client.keystore import (
+    KeystoreError,
+    create_account_keystore,
+    keystore_address,
+    load_account,
+)
+
+
+def _transfer(sender: TransactionSender, to: str, value: int) -> None:
+    tx = {
+        "to": to,
+        "value": value,
+        "gas": 21000,
+        "chainId": sender.chain_id,
+        **sender._fee_params(),
+    }
+    sender.wait(sender.sign_and_send(tx))  # type: ignore[arg-type]
+
+
+def test_concurrent_submissions_from_one_account_never_collide(
+    w3: Web3, sender: TransactionSender
+) -> None:
+    recipient = Account.create().address
+    start_nonce = w3.eth.get_transaction_count(sender.address)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: _transfer(sender, recipient, 1), range(40)))
+    assert w3.eth.get_balance(recipient) == 40
+    assert w3.eth.get_transaction_count(sender.address) == start_nonce + 40
+
+
+def test_nonce_resyncs_after_an_outside_transaction(w3: Web3, sender: TransactionSender) -> None:
+    recipient = Account.create().address
+    _transfer(sender, recipient, 1)
+    # Another process using the same key sends a transaction behind our back.
+    other = TransactionSender(w3, sender.account)
+    _transfer(other, recipient, 1)
+    _transfer(sender, recipient, 1)  # stale local nonce: must resync, not fail
+    assert w3.eth.get_balance(recipient) == 3
+
+
+def test_unreachable_endpoint_is_a_clear_error() -> None:
+    with pytest.raises(ChainUnavailableError, match="not reachable"):
+        connect("http://127.0.0.1:9", timeout=1)
+
+
+def test_websocket_endpoint_connects(anvil) -> None:  # type: ignore[no-untyped-def]
+    async def chain_id() -> int:
+        w3 = await connect_async(anvil.ws_url)
+        try:
+            return await w3.eth.chain_id
+        finally:
+            await w3.provider.disconnect()
+
+    assert asyncio.run(chain_id()) == anvil.chain_id
+
+
+def test_keystore_roundtrip_and_wrong_password(tmp_path: Path) -> None:
+    path = tmp_path / "member.json"
+    address = create_account_keystore(path, "correct horse", kdf="pbkdf2", iterations=2)
+    assert keystore_address(path) == address
+    assert load_account(path, "correct horse").address == address
+    assert path.stat().st_mode & 0o077 == 0
+    with pytest.raises(KeystoreError, match="wrong password"):
+        load_account(path, "battery staple")
+    assert "correct horse" not in path.read_text()
