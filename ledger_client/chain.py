@@ -20,6 +20,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import AsyncWeb3, Web3
 from web3.contract.contract import ContractFunction
@@ -95,11 +96,16 @@ def decode_revert(data: str | bytes | None) -> ContractRuleError | None:
         values = abi_decode(list(types), bytes(raw[4:]))
     except Exception:
         return None
-    args = {name: _readable(value) for name, value in zip(names, values, strict=True)}
+    args = {
+        name: _readable(value, abi_type)
+        for name, value, abi_type in zip(names, values, types, strict=True)
+    }
     return cls(cls.__name__, args)
 
 
-def _readable(value: object) -> object:
+def _readable(value: object, abi_type: str) -> object:
+    if abi_type == "address" and isinstance(value, str):
+        return to_checksum_address(value)
     if isinstance(value, bytes):
         if len(value) == 2 and value.isalpha():  # economy codes are bytes2 ASCII
             return value.decode()

@@ -68,11 +68,11 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def standard_json_input() -> dict[str, Any]:
-    """The solc standard-JSON input for every source under contracts/src."""
-    src = CONTRACTS_DIR / "src"
+def standard_json_input(src: Path | None = None) -> dict[str, Any]:
+    """The solc standard-JSON input for every source under `src` (default contracts/src)."""
+    src = src or CONTRACTS_DIR / "src"
     sources = {
-        path.relative_to(CONTRACTS_DIR).as_posix(): {"content": path.read_text()}
+        path.relative_to(src.parent).as_posix(): {"content": path.read_text()}
         for path in sorted(src.rglob("*.sol"))
     }
     if not sources:
@@ -90,29 +90,35 @@ def standard_json_input() -> dict[str, Any]:
     }
 
 
-def compile_contracts() -> dict[str, ContractArtifact]:
-    """Compile contracts/src with the pinned solc-js and return the deployable artifacts."""
+def compile_contracts(
+    src: Path | None = None, names: tuple[str, ...] = CONTRACT_NAMES
+) -> dict[str, ContractArtifact]:
+    """Compile with the pinned solc-js and return the named contracts' artifacts.
+
+    Default: the deployable contracts of contracts/src. Benchmarks compile their
+    own comparison contracts through the same pinned compiler.
+    """
     import solcx  # imported here: only needed in a source checkout
 
     if not SOLC_SHIM.exists():
         raise ConfigurationError(f"solc shim not found at {SOLC_SHIM}; run `make setup`")
     try:
         output = solcx.compile_standard(
-            standard_json_input(), solc_binary=str(SOLC_SHIM), base_path=str(CONTRACTS_DIR)
+            standard_json_input(src), solc_binary=str(SOLC_SHIM), base_path=str(CONTRACTS_DIR)
         )
     except solcx.exceptions.SolcError as exc:  # compile errors: show solc's own message
         raise ConfigurationError(f"contract compilation failed:\n{exc}") from exc
     found: dict[str, ContractArtifact] = {}
     for contracts in output["contracts"].values():
         for name, data in contracts.items():
-            if name in CONTRACT_NAMES:
+            if name in names:
                 found[name] = ContractArtifact(
                     name=name,
                     abi=data["abi"],
                     bytecode="0x" + data["evm"]["bytecode"]["object"],
                     deployed_bytecode="0x" + data["evm"]["deployedBytecode"]["object"],
                 )
-    missing = set(CONTRACT_NAMES) - found.keys()
+    missing = set(names) - found.keys()
     if missing:
         raise ConfigurationError(f"contracts missing from compiler output: {sorted(missing)}")
     return found

@@ -132,6 +132,7 @@ def deploy_all(
     founding_members: Sequence[FoundingMember],
     *,
     quorum_bps: int = 6667,
+    voting_period: int = 7 * 24 * 3600,
 ) -> Deployment:
     """Deploy and wire Consortium, DocumentRegistry and AeoRegistry.
 
@@ -143,7 +144,7 @@ def deploy_all(
     consortium = deploy_contract(
         sender,
         "Consortium",
-        *consortium_constructor_args(founding_members, quorum_bps),
+        *consortium_constructor_args(founding_members, quorum_bps, voting_period),
     )
     registry = deploy_contract(sender, "DocumentRegistry", consortium.address)
     aeo = deploy_contract(sender, "AeoRegistry", consortium.address)
@@ -163,7 +164,16 @@ def economy_code(economy: str) -> bytes:
 
 
 def consortium_constructor_args(
-    founding_members: Sequence[FoundingMember], quorum_bps: int
+    founding_members: Sequence[FoundingMember], quorum_bps: int, voting_period: int
 ) -> list[object]:
-    """Arguments of the Consortium constructor (filled in once its signature is fixed)."""
-    raise NotImplementedError
+    """Arguments of `Consortium(FoundingMember[], uint16 quorumBps, uint64 votingPeriod)`."""
+    founders = []
+    for member in founding_members:
+        if len(member.encryption_key) != 32:
+            raise ConfigurationError(
+                f"member {member.economy}: the X25519 encryption key must be 32 raw bytes"
+            )
+        founders.append(
+            (economy_code(member.economy), member.encryption_key, list(member.accounts))
+        )
+    return [founders, quorum_bps, voting_period]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 from eth_account import Account
@@ -19,6 +19,8 @@ from web3 import Web3
 from devnet.anvil import AnvilChain
 from devnet.processes import free_port
 from ledger_client.chain import TransactionSender, connect
+from ledger_client.deployment import Deployment, FoundingMember, deploy_all
+from ledger_client.ledger import Ledger
 
 settings.register_profile(
     "dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -47,7 +49,7 @@ def fund(w3: Web3):  # type: ignore[no-untyped-def]
     """Fund an address from anvil's unlocked dev account (standard eth_sendTransaction)."""
     faucet = w3.eth.accounts[0]
 
-    def _fund(address: str, wei: int = 10**21) -> None:
+    def _fund(address: str, wei: int = 10**19) -> None:
         tx = w3.eth.send_transaction({"from": faucet, "to": address, "value": wei})
         w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.05)
 
@@ -65,3 +67,60 @@ def new_account(fund) -> LocalAccount:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sender(w3: Web3, new_account: LocalAccount) -> TransactionSender:
     return TransactionSender(w3, new_account)
+
+
+@dataclass
+class MemberFixture:
+    economy: str
+    account: LocalAccount
+    encryption_key: bytes
+    ledger: Ledger
+
+
+@dataclass
+class ConsortiumFixture:
+    deployment: Deployment
+    members: dict[str, MemberFixture]
+    outsider: Ledger
+
+    def __getitem__(self, economy: str) -> MemberFixture:
+        return self.members[economy]
+
+
+FOUNDERS = ("KZ", "UZ", "AZ", "KR")
+
+
+def deploy_consortium(w3: Web3, fund, economies=FOUNDERS) -> ConsortiumFixture:  # type: ignore[no-untyped-def]
+    """Deploy everything from scratch with fresh (test fixture) member accounts."""
+    deployer: LocalAccount = Account.create()
+    fund(deployer.address)
+    accounts = {e: Account.create() for e in economies}
+    for account in accounts.values():
+        fund(account.address)
+    keys = {e: os.urandom(32) for e in economies}
+    deployment = deploy_all(
+        TransactionSender(w3, deployer),
+        [FoundingMember(e, keys[e], (accounts[e].address,)) for e in economies],
+    )
+    members = {
+        e: MemberFixture(
+            e, accounts[e], keys[e], Ledger.open(w3, deployment, TransactionSender(w3, accounts[e]))
+        )
+        for e in economies
+    }
+    outsider: LocalAccount = Account.create()
+    fund(outsider.address)
+    return ConsortiumFixture(
+        deployment, members, Ledger.open(w3, deployment, TransactionSender(w3, outsider))
+    )
+
+
+@pytest.fixture(scope="module")
+def consortium(w3: Web3, anvil: AnvilChain) -> ConsortiumFixture:
+    faucet = w3.eth.accounts[0]
+
+    def fund(address: str, wei: int = 10**19) -> None:
+        tx = w3.eth.send_transaction({"from": faucet, "to": address, "value": wei})
+        w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.05)
+
+    return deploy_consortium(w3, fund)

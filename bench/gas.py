@@ -1,0 +1,192 @@
+"""Gas of every write operation, measured on a fresh anvil chain.
+
+Compares the registry's batched, events-first design with a naive baseline
+(one transaction per document, full record in storage) and with the middle
+way (same events, plus one storage write per document for an on-chain
+duplicate check), all compiled by the same pinned compiler and run on the same
+chain in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from devnet.anvil import AnvilChain
+from devnet.processes import free_port
+from ledger_client.chain import TransactionSender, connect
+from ledger_client.compiler import compile_contracts
+from ledger_client.deployment import FoundingMember, deploy_all
+from ledger_client.ledger import Ledger
+from ledger_client.records import CheckpointKind, DocType, Lane, Record, document_id
+
+BATCH_SIZES = (1, 10, 100, 1000)
+BENCH_CONTRACTS = Path(__file__).resolve().parent / "contracts"
+
+
+@dataclass
+class GasRow:
+    operation: str
+    documents: int
+    gas: int
+
+    @property
+    def per_document(self) -> float:
+        return self.gas / self.documents
+
+
+def _record(doc_type: DocType = DocType.PRE_ARRIVAL_MANIFEST, *dests: str) -> Record:
+    return Record(doc_type, os.urandom(32), os.urandom(32), dests or ("UZ",))
+
+
+def _fund(w3: Web3, address: str) -> None:
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": address, "value": 10**20})
+    w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.05)
+
+
+def measure(w3: Web3) -> list[GasRow]:
+    accounts = {e: Account.create() for e in ("KZ", "UZ", "AZ")}
+    for a in accounts.values():
+        _fund(w3, a.address)
+    deployer = Account.create()
+    _fund(w3, deployer.address)
+    deployment = deploy_all(
+        TransactionSender(w3, deployer),
+        [FoundingMember(e, os.urandom(32), (a.address,)) for e, a in accounts.items()],
+    )
+    ledgers = {
+        e: Ledger.open(w3, deployment, TransactionSender(w3, a)) for e, a in accounts.items()
+    }
+    kz = ledgers["KZ"].registry
+    rows: list[GasRow] = []
+    serial = 1
+    # Single anchors: the first serial of a bitmap word pays for a new slot; report steady state.
+    kz.anchor(serial, _record())
+    serial += 1
+    singles = []
+    for _ in range(5):
+        singles.append(kz.anchor(serial, _record()).gas_used)
+        serial += 1
+    rows.append(GasRow("anchor (single document)", 1, sorted(singles)[len(singles) // 2]))
+    for size in BATCH_SIZES:
+        receipt = kz.anchor_batch(serial, [_record() for _ in range(size)])
+        serial += size
+        rows.append(GasRow(f"anchorBatch of {size}", size, receipt.gas_used))
+    receipt = kz.anchor_batch(
+        serial, [_record(DocType.PRE_ARRIVAL_MANIFEST, "UZ", "AZ") for _ in range(100)]
+    )
+    serial += 100
+    rows.append(GasRow("anchorBatch of 100, two destinations each", 100, receipt.gas_used))
+    doc = kz.anchor(serial, _record()).ids[0]
+    serial += 1
+    rows.append(
+        GasRow(
+            "amend (first operation, materializes state)",
+            1,
+            int(kz.amend(doc, os.urandom(32), os.urandom(32))["gasUsed"]),
+        )
+    )
+    rows.append(
+        GasRow("amend (again)", 1, int(kz.amend(doc, os.urandom(32), os.urandom(32))["gasUsed"]))
+    )
+    rows.append(
+        GasRow(
+            "acknowledge",
+            1,
+            int(
+                ledgers["UZ"].registry.acknowledge(
+                    doc, 3, Lane.GREEN, os.urandom(32), os.urandom(32)
+                )["gasUsed"]
+            ),
+        )
+    )
+    rows.append(GasRow("revoke", 1, int(kz.revoke(doc, 1)["gasUsed"])))
+    transit = kz.anchor(serial, _record(DocType.TRANSIT_DECLARATION, "KZ", "UZ", "AZ")).ids[0]
+    serial += 1
+    for economy, kind in (
+        ("KZ", CheckpointKind.DEPARTURE),
+        ("UZ", CheckpointKind.TRANSIT_PASSED),
+        ("AZ", CheckpointKind.ARRIVAL),
+    ):
+        gas = int(ledgers[economy].registry.record_checkpoint(transit, kind)["gasUsed"])
+        rows.append(GasRow(f"recordCheckpoint {kind.name}", 1, gas))
+    rows += _baselines(w3, ledgers["KZ"].sender)  # type: ignore[arg-type]
+    return rows
+
+
+def _baselines(w3: Web3, sender: TransactionSender) -> list[GasRow]:
+    artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = sender.transact(factory.constructor())  # type: ignore[arg-type]
+    naive = w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    rows = []
+    gas = []
+    for serial in range(1, 7):
+        doc = document_id("KZ", DocType.PRE_ARRIVAL_MANIFEST, serial)
+        gas.append(
+            int(
+                sender.transact(
+                    naive.functions.anchorFull(doc, 1, os.urandom(32), os.urandom(32), [b"UZ"], [])
+                )["gasUsed"]
+            )
+        )
+    rows.append(
+        GasRow(
+            "baseline: one tx per document, full record in storage", 1, sorted(gas)[len(gas) // 2]
+        )
+    )
+    for size in (100, 1000):
+        ids = [
+            document_id("KZ", DocType.PRE_ARRIVAL_MANIFEST, 10_000 * size + i) for i in range(size)
+        ]
+        r = sender.transact(
+            naive.functions.anchorBatchStorageDedup(
+                ids, [os.urandom(32) for _ in ids], [os.urandom(32) for _ in ids], [b"UZ"] * size
+            )
+        )
+        rows.append(
+            GasRow(
+                f"alternative: batch of {size}, same events + storage duplicate check",
+                size,
+                int(r["gasUsed"]),
+            )
+        )
+    return rows
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        chain = AnvilChain(port=free_port(), log_file=Path(tmp) / "anvil.log")
+        chain.start()
+        try:
+            w3 = connect(chain.rpc_url)
+            fork = "anvil default hardfork"
+            rows = measure(w3)
+        finally:
+            chain.stop()
+    return {"rows": rows, "fork": fork}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    rows: list[GasRow] = result["rows"]
+    baseline = next(r for r in rows if r.operation.startswith("baseline")).per_document
+    lines = [
+        "| operation | documents | gas (tx total) | gas per document | vs baseline |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.operation} | {r.documents} | {r.gas:,} | {r.per_document:,.0f} | "
+            f"{r.per_document / baseline:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(run()))

@@ -1,0 +1,196 @@
+"""Typed access to the Consortium contract: members, keys, governance.
+
+Reads need no account; writes go through the member's `TransactionSender`.
+Economies are ISO 3166-1 alpha-2 strings here and bytes2 on-chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from ledger_client.chain import TransactionSender, as_chain_error
+from ledger_client.errors import ConfigurationError
+from ledger_client.records import economy_bytes
+
+
+class MemberStatus(IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    REMOVED = 3
+
+
+class ProposalStatus(IntEnum):
+    NONE = 0
+    PENDING = 1
+    EXECUTED = 2
+    FAILED = 3
+    REJECTED = 4
+    EXPIRED = 5
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    economy: str
+    status: MemberStatus
+    key_version: int
+    encryption_key: bytes
+    admitted_at: int
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProposalInfo:
+    proposal_id: int
+    kind: int
+    status: ProposalStatus
+    proposer: str
+    target: str
+    yes_votes: int
+    no_votes: int
+    deadline: int
+
+
+def _economy(raw: bytes) -> str:
+    return raw.decode("ascii") if raw != b"\x00\x00" else ""
+
+
+class ConsortiumClient:
+    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
+        self.contract = contract
+        self.sender = sender
+
+    def _send(self) -> TransactionSender:
+        if self.sender is None:
+            raise ConfigurationError("this client was opened read-only; give it a signing account")
+        return self.sender
+
+    def _call(self, fn: object) -> object:
+        try:
+            return fn.call()  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+
+    # -- reads ------------------------------------------------------------------
+    def members(self) -> list[str]:
+        return [_economy(e) for e in self._call(self.contract.functions.members())]  # type: ignore[attr-defined]
+
+    def member(self, economy: str) -> MemberInfo:
+        status, key_version, key, admitted_at, accounts = self._call(
+            self.contract.functions.member(economy_bytes(economy))
+        )  # type: ignore[misc]
+        return MemberInfo(
+            economy, MemberStatus(status), key_version, bytes(key), admitted_at, tuple(accounts)
+        )
+
+    def member_status(self, economy: str) -> MemberStatus:
+        """Status of an economy, NONE if it was never admitted."""
+        return MemberStatus(
+            self._call(self.contract.functions.memberStatus(economy_bytes(economy)))
+        )  # type: ignore[call-overload]
+
+    def economy_of(self, account: str) -> str:
+        """The active economy an account signs for (raises ConsortiumNotActiveMember)."""
+        return _economy(self._call(self.contract.functions.activeEconomyOf(account)))  # type: ignore[arg-type]
+
+    def encryption_key(self, economy: str) -> tuple[bytes, int]:
+        key, version = self._call(self.contract.functions.encryptionKey(economy_bytes(economy)))  # type: ignore[misc]
+        return bytes(key), int(version)
+
+    def encryption_key_at(self, economy: str, key_version: int) -> bytes:
+        return bytes(
+            self._call(  # type: ignore[arg-type]
+                self.contract.functions.encryptionKeyAt(economy_bytes(economy), key_version)
+            )
+        )
+
+    def proposal(self, proposal_id: int) -> ProposalInfo:
+        p = self._call(self.contract.functions.proposal(proposal_id))
+        kind, status, proposer, target, _bps, yes, no, _created, deadline, _key, _accts = p  # type: ignore[misc]
+        return ProposalInfo(
+            proposal_id,
+            kind,
+            ProposalStatus(status),
+            _economy(proposer),
+            _economy(target),
+            yes,
+            no,
+            deadline,
+        )
+
+    def required_votes(self) -> int:
+        return int(self._call(self.contract.functions.requiredVotes()))  # type: ignore[call-overload]
+
+    # -- governance -------------------------------------------------------------
+    def _proposal_id(self, receipt: TxReceipt) -> int:
+        events = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+        return int(events[0]["args"]["proposalId"])
+
+    def propose_add_member(self, economy: str, encryption_key: bytes, accounts: list[str]) -> int:
+        receipt = self._send().transact(
+            self.contract.functions.proposeAddMember(
+                economy_bytes(economy), encryption_key, accounts
+            )
+        )
+        return self._proposal_id(receipt)
+
+    def propose_suspend_member(self, economy: str) -> int:
+        return self._proposal_id(
+            self._send().transact(
+                self.contract.functions.proposeSuspendMember(economy_bytes(economy))
+            )
+        )
+
+    def propose_reinstate_member(self, economy: str) -> int:
+        return self._proposal_id(
+            self._send().transact(
+                self.contract.functions.proposeReinstateMember(economy_bytes(economy))
+            )
+        )
+
+    def propose_remove_member(self, economy: str) -> int:
+        return self._proposal_id(
+            self._send().transact(
+                self.contract.functions.proposeRemoveMember(economy_bytes(economy))
+            )
+        )
+
+    def propose_quorum(self, quorum_bps: int) -> int:
+        return self._proposal_id(
+            self._send().transact(self.contract.functions.proposeQuorum(quorum_bps))
+        )
+
+    def propose_recovery(self, economy: str, encryption_key: bytes, accounts: list[str]) -> int:
+        return self._proposal_id(
+            self._send().transact(
+                self.contract.functions.proposeRecovery(
+                    economy_bytes(economy), encryption_key, accounts
+                )
+            )
+        )
+
+    def vote(self, proposal_id: int, support: bool) -> TxReceipt:
+        return self._send().transact(self.contract.functions.vote(proposal_id, support))
+
+    # -- self-service -----------------------------------------------------------
+    def rotate_encryption_key(self, encryption_key: bytes) -> TxReceipt:
+        return self._send().transact(self.contract.functions.rotateEncryptionKey(encryption_key))
+
+    def add_account(self, account: str) -> TxReceipt:
+        return self._send().transact(self.contract.functions.addAccount(account))
+
+    def remove_account(self, account: str) -> TxReceipt:
+        return self._send().transact(self.contract.functions.removeAccount(account))
+
+    def register_authority(self, authority_id: bytes, signer: str) -> TxReceipt:
+        return self._send().transact(
+            self.contract.functions.registerAuthority(authority_id, signer)
+        )
+
+    def revoke_authority(self, authority_id: bytes) -> TxReceipt:
+        return self._send().transact(self.contract.functions.revokeAuthority(authority_id))

@@ -1,0 +1,310 @@
+"""Typed access to the DocumentRegistry contract.
+
+Anchoring sends packed records (see `ledger_client.records`). Later operations
+(amend, revoke, acknowledge, transit checkpoints) must prove the document
+against its batch root; `document_proof` rebuilds that proof from the batch's
+own events (one `eth_getLogs` by id plus one receipt), so nobody has to keep
+proofs around, and caches it per batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from ledger_client.chain import TransactionSender, as_chain_error
+from ledger_client.errors import ConfigurationError, LedgerClientError
+from ledger_client.records import (
+    CheckpointKind,
+    DocStatus,
+    DocType,
+    Lane,
+    Record,
+    economy_bytes,
+    leaf,
+    merkle_proof,
+    parse_document_id,
+)
+
+NO_AUTHORITY = b"\x00" * 32
+ZERO32 = b"\x00" * 32
+
+
+class DocumentNotAnchoredError(LedgerClientError, LookupError):
+    """No anchoring of this document id was found on the chain."""
+
+
+@dataclass(frozen=True)
+class BatchReceipt:
+    batch_key: bytes
+    ids: tuple[bytes, ...]
+    root: bytes
+    tx_hash: bytes
+    block_number: int
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class DocumentProof:
+    batch_key: bytes
+    record: bytes
+    proof: tuple[bytes, ...]
+
+    def as_tuple(self) -> tuple[bytes, bytes, list[bytes]]:
+        return (self.batch_key, self.record, list(self.proof))
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    materialized: bool
+    doc_type: int
+    status: DocStatus
+    version: int
+    checkpoint_position: int
+    revocation_reason: int
+    updated_at: int
+    revoked_at: int
+
+
+@dataclass(frozen=True)
+class AnchoredBatch:
+    """A batch as reconstructed from its events."""
+
+    batch_key: bytes
+    issuer: str
+    submitter: str
+    authority_id: bytes
+    first_serial: int
+    root: bytes
+    ids: tuple[bytes, ...]
+    records: tuple[Record, ...]
+    tx_hash: bytes
+    block_number: int
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        contract: Contract,
+        sender: TransactionSender | None = None,
+        *,
+        from_block: int = 0,
+        proof_cache_size: int = 256,
+    ) -> None:
+        self.contract = contract
+        self.sender = sender
+        self.from_block = from_block
+        self._batches: OrderedDict[bytes, AnchoredBatch] = OrderedDict()
+        self._cache_size = proof_cache_size
+        self._cache_lock = threading.Lock()
+
+    @property
+    def w3(self) -> Web3:
+        return self.contract.w3
+
+    def _send(self) -> TransactionSender:
+        if self.sender is None:
+            raise ConfigurationError("this client was opened read-only; give it a signing account")
+        return self.sender
+
+    # -- anchoring --------------------------------------------------------------
+    def anchor_batch(
+        self,
+        first_serial: int,
+        records: Sequence[Record],
+        *,
+        authority_id: bytes = NO_AUTHORITY,
+        gas: int | None = None,
+    ) -> BatchReceipt:
+        """Anchor documents with serials first_serial, first_serial+1, ... in one transaction."""
+        packed = b"".join(r.pack() for r in records)
+        call = self.contract.functions.anchorBatch(first_serial, authority_id, packed)
+        return self._batch_receipt(self._send().transact(call, gas=gas))
+
+    def anchor(
+        self,
+        serial: int,
+        record: Record,
+        *,
+        authority_id: bytes = NO_AUTHORITY,
+        gas: int | None = None,
+    ) -> BatchReceipt:
+        """Anchor one document (the registry's single-document path)."""
+        call = self.contract.functions.anchor(serial, authority_id, record.pack())
+        return self._batch_receipt(self._send().transact(call, gas=gas))
+
+    def _batch_receipt(self, receipt: TxReceipt) -> BatchReceipt:
+        batch = self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)[0][
+            "args"
+        ]
+        ids = tuple(
+            dict.fromkeys(
+                bytes(e["args"]["id"])
+                for e in self.contract.events.DocumentAnchored().process_receipt(
+                    receipt, errors=DISCARD
+                )
+            )
+        )
+        return BatchReceipt(
+            batch_key=bytes(batch["batchKey"]),
+            ids=ids,
+            root=bytes(batch["root"]),
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_number=int(receipt["blockNumber"]),
+            gas_used=int(receipt["gasUsed"]),
+        )
+
+    # -- proofs -----------------------------------------------------------------
+    def anchored_batch_of(self, doc_id: bytes) -> AnchoredBatch:
+        """The batch a document was anchored in, rebuilt from chain events."""
+        logs = self.contract.events.DocumentAnchored().get_logs(
+            argument_filters={"id": doc_id}, from_block=self.from_block
+        )
+        if not logs:
+            raise DocumentNotAnchoredError(f"document 0x{doc_id.hex()} is not anchored")
+        tx_hash = bytes(logs[0]["transactionHash"])
+        with self._cache_lock:
+            for batch in self._batches.values():
+                if batch.tx_hash == tx_hash and doc_id in batch.ids:
+                    return batch
+        receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        batch = self._rebuild_batch(receipt, doc_id)
+        with self._cache_lock:
+            self._batches[batch.batch_key] = batch
+            while len(self._batches) > self._cache_size:
+                self._batches.popitem(last=False)
+        return batch
+
+    def _rebuild_batch(self, receipt: TxReceipt, doc_id: bytes) -> AnchoredBatch:
+        parsed = parse_document_id(doc_id)
+        anchored = self.contract.events.DocumentAnchored().process_receipt(receipt, errors=DISCARD)
+        linked = self.contract.events.DocumentLinked().process_receipt(receipt, errors=DISCARD)
+        for event in self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD):
+            args = event["args"]
+            first, count = int(args["firstSerial"]), int(args["count"])
+            issuer = bytes(args["issuer"]).decode()
+            if issuer == parsed.economy and first <= parsed.serial < first + count:
+                break
+        else:
+            raise DocumentNotAnchoredError(f"no batch event covers document 0x{doc_id.hex()}")
+        destinations: dict[bytes, list[str]] = defaultdict(list)
+        payload: dict[bytes, tuple[bytes, bytes]] = {}
+        for e in anchored:
+            key = bytes(e["args"]["id"])
+            destinations[key].append(bytes(e["args"]["destination"]).decode())
+            payload.setdefault(
+                key, (bytes(e["args"]["commitment"]), bytes(e["args"]["payloadDigest"]))
+            )
+        links: dict[bytes, list[bytes]] = defaultdict(list)
+        for e in linked:
+            links[bytes(e["args"]["id"])].append(bytes(e["args"]["linkedId"]))
+        ids, records = [], []
+        for key in destinations:  # log order = record order
+            p = parse_document_id(key)
+            if p.economy != issuer or not first <= p.serial < first + count:
+                continue
+            ids.append(key)
+            commitment, digest = payload[key]
+            records.append(
+                Record(p.doc_type, commitment, digest, tuple(destinations[key]), tuple(links[key]))
+            )
+        return AnchoredBatch(
+            batch_key=bytes(args["batchKey"]),
+            issuer=issuer,
+            submitter=str(args["submitter"]),
+            authority_id=bytes(args["authorityId"]),
+            first_serial=first,
+            root=bytes(args["root"]),
+            ids=tuple(ids),
+            records=tuple(records),
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_number=int(receipt["blockNumber"]),
+        )
+
+    def document_proof(self, doc_id: bytes) -> DocumentProof:
+        batch = self.anchored_batch_of(doc_id)
+        index = batch.ids.index(doc_id)
+        packed = [r.pack() for r in batch.records]
+        leaves = [leaf(i, p) for i, p in zip(batch.ids, packed, strict=True)]
+        return DocumentProof(batch.batch_key, packed[index], tuple(merkle_proof(leaves, index)))
+
+    # -- lifecycle ----------------------------------------------------------------
+    def amend(self, doc_id: bytes, commitment: bytes, payload_digest: bytes) -> TxReceipt:
+        proof = self.document_proof(doc_id)
+        return self._send().transact(
+            self.contract.functions.amend(doc_id, commitment, payload_digest, proof.as_tuple())
+        )
+
+    def revoke(self, doc_id: bytes, reason_code: int) -> TxReceipt:
+        proof = self.document_proof(doc_id)
+        return self._send().transact(
+            self.contract.functions.revoke(doc_id, reason_code, proof.as_tuple())
+        )
+
+    def acknowledge(
+        self,
+        doc_id: bytes,
+        version: int,
+        lane: Lane,
+        reasons_commitment: bytes,
+        reasons_digest: bytes = ZERO32,
+    ) -> TxReceipt:
+        proof = self.document_proof(doc_id)
+        return self._send().transact(
+            self.contract.functions.acknowledge(
+                doc_id, version, int(lane), reasons_commitment, reasons_digest, proof.as_tuple()
+            )
+        )
+
+    def record_checkpoint(self, doc_id: bytes, kind: CheckpointKind) -> TxReceipt:
+        proof = self.document_proof(doc_id)
+        return self._send().transact(
+            self.contract.functions.recordCheckpoint(doc_id, int(kind), proof.as_tuple())
+        )
+
+    # -- reads ----------------------------------------------------------------------
+    def document_state(self, doc_id: bytes) -> DocumentState:
+        try:
+            s = self.contract.functions.documentState(doc_id).call()
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+        materialized, doc_type, status, version, position, reason, _m_at, updated, revoked = s
+        if not materialized:
+            if not self.is_anchored(doc_id):
+                raise DocumentNotAnchoredError(f"document 0x{doc_id.hex()} is not anchored")
+            doc_type, status, version = int(parse_document_id(doc_id).doc_type), 1, 1
+        return DocumentState(
+            materialized, doc_type, DocStatus(status), version, position, reason, updated, revoked
+        )
+
+    def is_anchored(self, doc_id: bytes) -> bool:
+        """Whether this exact id (economy, type and serial) was anchored.
+
+        The serial bitmap is per economy, so a used serial may belong to another
+        document type; the id's own anchoring event settles it.
+        """
+        p = parse_document_id(doc_id)
+        if not self.contract.functions.isSerialUsed(economy_bytes(p.economy), p.serial).call():
+            return False
+        return bool(
+            self.contract.events.DocumentAnchored().get_logs(
+                argument_filters={"id": doc_id}, from_block=self.from_block
+            )
+        )
+
+    def acknowledgement(self, doc_id: bytes, version: int, economy: str) -> tuple[Lane | None, int]:
+        lane, at = self.contract.functions.acknowledgement(
+            doc_id, version, economy_bytes(economy)
+        ).call()
+        return (Lane(lane) if lane else None), int(at)
+
+
+__all__ = ["BatchReceipt", "DocType", "DocumentProof", "RegistryClient"]

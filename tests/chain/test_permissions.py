@@ -1,0 +1,215 @@
+"""Every permission rule of the contracts, exercised through the Python client
+against contracts deployed from scratch on anvil. Reverts must surface as the
+typed exception named after the rule."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+import pytest
+from eth_account import Account
+
+from ledger_client import contract_errors as ce
+from ledger_client.aeo import RecognitionBasis
+from ledger_client.consortium import MemberStatus, ProposalStatus
+from ledger_client.errors import ContractRuleError
+from ledger_client.records import CheckpointKind, DocStatus, DocType, Lane, Record, document_id
+from tests.conftest import ConsortiumFixture
+
+_serials = itertools.count(1_000)
+
+
+def serial() -> int:
+    return next(_serials)
+
+
+def record(doc_type: DocType = DocType.PRE_ARRIVAL_MANIFEST, *destinations: str) -> Record:
+    return Record(doc_type, os.urandom(32), os.urandom(32), destinations or ("UZ",))
+
+
+def anchored(c: ConsortiumFixture, issuer: str, rec: Record) -> bytes:
+    s = serial()
+    receipt = c[issuer].ledger.registry.anchor(s, rec)
+    return receipt.ids[0]
+
+
+# -- membership -------------------------------------------------------------------
+
+
+def test_non_member_cannot_anchor(consortium: ConsortiumFixture) -> None:
+    with pytest.raises(ce.ConsortiumNotActiveMember) as info:
+        consortium.outsider.registry.anchor(serial(), record())
+    assert info.value.rule == "ConsortiumNotActiveMember"
+    assert info.value.rule_args["account"] == consortium.outsider.sender.address  # type: ignore[union-attr]
+
+
+def test_typed_errors_share_the_base_and_builtin(consortium: ConsortiumFixture) -> None:
+    with pytest.raises(PermissionError):
+        consortium.outsider.registry.anchor(serial(), record())
+    with pytest.raises(ContractRuleError):
+        consortium.outsider.aeo.approve_mra("KZ")
+
+
+def test_membership_changes_need_quorum(consortium: ConsortiumFixture) -> None:
+    kz, uz, az = consortium["KZ"].ledger, consortium["UZ"].ledger, consortium["AZ"].ledger
+    required = kz.consortium.required_votes()
+    assert required == 3  # ceil(4 * 6667 / 10000)
+    newcomer = Account.create().address
+    proposal = kz.consortium.propose_add_member("SG", os.urandom(32), [newcomer])
+    uz.consortium.vote(proposal, True)
+    assert kz.consortium.proposal(proposal).status == ProposalStatus.PENDING
+    assert kz.consortium.member_status("SG") == MemberStatus.NONE
+    with pytest.raises(ce.ConsortiumAlreadyVoted):
+        uz.consortium.vote(proposal, True)
+    with pytest.raises(ce.ConsortiumNotActiveMember):
+        consortium.outsider.consortium.vote(proposal, True)
+    az.consortium.vote(proposal, True)
+    assert kz.consortium.proposal(proposal).status == ProposalStatus.EXECUTED
+    assert kz.consortium.member_status("SG") == MemberStatus.ACTIVE
+
+
+def test_suspended_member_cannot_submit(w3, fund) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import deploy_consortium
+
+    c = deploy_consortium(w3, fund)
+    proposal = c["KZ"].ledger.consortium.propose_suspend_member("KR")
+    for e in ("UZ", "AZ"):
+        c[e].ledger.consortium.vote(proposal, True)
+    assert c["KZ"].ledger.consortium.member("KR").status == MemberStatus.SUSPENDED
+    with pytest.raises(ce.ConsortiumNotActiveMember):
+        c["KR"].ledger.registry.anchor(serial(), record())
+
+
+def test_key_rotation_is_self_service_and_keeps_history(consortium: ConsortiumFixture) -> None:
+    az = consortium["AZ"]
+    old_key, old_version = az.ledger.consortium.encryption_key("AZ")
+    new_key = os.urandom(32)
+    az.ledger.consortium.rotate_encryption_key(new_key)
+    assert az.ledger.consortium.encryption_key("AZ") == (new_key, old_version + 1)
+    assert az.ledger.consortium.encryption_key_at("AZ", old_version) == old_key
+    with pytest.raises(ce.ConsortiumNotActiveMember):
+        consortium.outsider.consortium.rotate_encryption_key(os.urandom(32))
+
+
+# -- documents ----------------------------------------------------------------------
+
+
+def test_duplicate_id_is_rejected(consortium: ConsortiumFixture) -> None:
+    s = serial()
+    consortium["KZ"].ledger.registry.anchor(s, record())
+    with pytest.raises(ce.RegistryDuplicateDocument) as info:
+        consortium["KZ"].ledger.registry.anchor(s, record())
+    assert info.value.rule_args["id"] == "0x" + document_id("KZ", 1, s).hex()
+    # The same serial in another economy's namespace is another document.
+    consortium["UZ"].ledger.registry.anchor(s, record(DocType.PRE_ARRIVAL_MANIFEST, "KZ"))
+
+
+def test_batch_roundtrip_and_proofs_rebuilt_from_events(consortium: ConsortiumFixture) -> None:
+    kz = consortium["KZ"].ledger.registry
+    first = serial()
+    for _ in range(6):
+        serial()
+    records = [record(DocType.CERTIFICATE_OF_ORIGIN, "UZ", "KR") for _ in range(5)]
+    receipt = kz.anchor_batch(first, records)
+    assert len(receipt.ids) == 5
+    for doc_id, rec in zip(receipt.ids, records, strict=True):
+        proof = kz.document_proof(doc_id)
+        assert proof.record == rec.pack()
+        assert kz.contract.functions.verifyDocument(doc_id, proof.as_tuple()).call()
+
+
+def test_only_the_issuer_amends_or_revokes(consortium: ConsortiumFixture) -> None:
+    doc = anchored(consortium, "KZ", record())
+    with pytest.raises(ce.RegistryNotIssuer) as info:
+        consortium["UZ"].ledger.registry.amend(doc, os.urandom(32), os.urandom(32))
+    assert info.value.rule_args["caller"] == "UZ"
+    with pytest.raises(ce.RegistryNotIssuer):
+        consortium["UZ"].ledger.registry.revoke(doc, 1)
+    consortium["KZ"].ledger.registry.amend(doc, os.urandom(32), os.urandom(32))
+    assert consortium["KZ"].ledger.registry.document_state(doc).version == 2
+    consortium["KZ"].ledger.registry.revoke(doc, 7)
+    state = consortium["KZ"].ledger.registry.document_state(doc)
+    assert (state.status, state.revocation_reason) == (DocStatus.REVOKED, 7)
+    with pytest.raises(ce.RegistryDocumentRevoked):
+        consortium["KZ"].ledger.registry.amend(doc, os.urandom(32), os.urandom(32))
+
+
+def test_acknowledgements_only_from_destinations_once_per_version(
+    consortium: ConsortiumFixture,
+) -> None:
+    doc = anchored(consortium, "KZ", record(DocType.PRE_ARRIVAL_MANIFEST, "UZ"))
+    with pytest.raises(ce.RegistryNotDestination) as info:
+        consortium["AZ"].ledger.registry.acknowledge(doc, 1, Lane.GREEN, os.urandom(32))
+    assert info.value.rule_args["caller"] == "AZ"
+    with pytest.raises(ce.RegistryUnknownVersion):
+        consortium["UZ"].ledger.registry.acknowledge(doc, 2, Lane.GREEN, os.urandom(32))
+    consortium["UZ"].ledger.registry.acknowledge(doc, 1, Lane.RED, os.urandom(32))
+    with pytest.raises(ce.RegistryAlreadyAcknowledged):
+        consortium["UZ"].ledger.registry.acknowledge(doc, 1, Lane.GREEN, os.urandom(32))
+    lane, at = consortium["KZ"].ledger.registry.acknowledgement(doc, 1, "UZ")
+    assert lane == Lane.RED and at > 0
+
+
+def test_transit_checkpoints_follow_the_itinerary(consortium: ConsortiumFixture) -> None:
+    itinerary = ("KZ", "UZ", "AZ")
+    doc = anchored(consortium, "KZ", record(DocType.TRANSIT_DECLARATION, *itinerary))
+    reg = {e: consortium[e].ledger.registry for e in ("KZ", "UZ", "AZ", "KR")}
+    with pytest.raises(ce.RegistryCheckpointOutOfOrder):
+        reg["UZ"].record_checkpoint(doc, CheckpointKind.TRANSIT_PASSED)
+    with pytest.raises(ce.RegistryWrongCheckpointEconomy):
+        reg["UZ"].record_checkpoint(doc, CheckpointKind.DEPARTURE)
+    reg["KZ"].record_checkpoint(doc, CheckpointKind.DEPARTURE)
+    with pytest.raises(ce.RegistryNotOnItinerary):
+        reg["KR"].record_checkpoint(doc, CheckpointKind.INCIDENT)
+    with pytest.raises(ce.RegistryCheckpointOutOfOrder):
+        reg["AZ"].record_checkpoint(doc, CheckpointKind.ARRIVAL)
+    reg["UZ"].record_checkpoint(doc, CheckpointKind.TRANSIT_PASSED)
+    reg["UZ"].record_checkpoint(doc, CheckpointKind.INCIDENT)
+    reg["AZ"].record_checkpoint(doc, CheckpointKind.ARRIVAL)
+    assert reg["KZ"].document_state(doc).checkpoint_position == 3
+    with pytest.raises(ce.RegistryCheckpointOutOfOrder):
+        reg["UZ"].record_checkpoint(doc, CheckpointKind.INCIDENT)
+    manifest = anchored(consortium, "KZ", record())
+    with pytest.raises(ce.RegistryNotTransitDeclaration):
+        reg["KZ"].record_checkpoint(manifest, CheckpointKind.DEPARTURE)
+
+
+def test_issuing_authority_must_be_registered_by_the_issuer(
+    consortium: ConsortiumFixture,
+) -> None:
+    chamber = os.urandom(32)
+    with pytest.raises(ce.RegistryUnknownAuthority):
+        consortium["KR"].ledger.registry.anchor(serial(), record(), authority_id=chamber)
+    consortium["KR"].ledger.consortium.register_authority(
+        chamber, consortium.outsider.sender.address
+    )  # type: ignore[union-attr]
+    consortium["KR"].ledger.registry.anchor(serial(), record(), authority_id=chamber)
+    with pytest.raises(ce.RegistryUnknownAuthority):  # another economy cannot use KR's authority
+        consortium["UZ"].ledger.registry.anchor(serial(), record(), authority_id=chamber)
+
+
+# -- AEO / MRA ---------------------------------------------------------------------------
+
+
+def test_operator_recognition_follows_status_and_mra(consortium: ConsortiumFixture) -> None:
+    kz, uz = consortium["KZ"].ledger.aeo, consortium["UZ"].ledger.aeo
+    operator = os.urandom(32)
+    now = int(time.time())
+    kz.register_operator(operator, 1, now - 3600, now + 365 * 86400)
+    assert kz.recognition("KZ", operator, "KZ").basis == RecognitionBasis.OWN_PROGRAMME
+    assert not kz.recognition("KZ", operator, "UZ").recognized
+    with pytest.raises(ce.AeoUnknownOperator):  # UZ cannot touch KZ's operators
+        uz.suspend_operator(operator)
+    kz.approve_mra("UZ")
+    assert not kz.recognition("KZ", operator, "UZ").recognized  # one side only
+    uz.approve_mra("KZ")
+    assert kz.recognition("KZ", operator, "UZ").basis == RecognitionBasis.MRA
+    kz.suspend_operator(operator)
+    assert not kz.recognition("KZ", operator, "UZ").recognized
+    kz.reinstate_operator(operator)
+    uz.terminate_mra("KZ")
+    assert not kz.recognition("KZ", operator, "UZ").recognized
+    with pytest.raises(ce.ConsortiumNotActiveMember):
+        consortium.outsider.aeo.register_operator(os.urandom(32), 1, now, now + 10)
