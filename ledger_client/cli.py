@@ -13,6 +13,18 @@ app = typer.Typer(
 console = Console()
 
 
+def _register_devnet() -> None:
+    # The devnet lives in a source checkout; an installed client works without it.
+    try:
+        from devnet.cli import app as devnet_app
+    except ImportError:
+        return
+    app.add_typer(devnet_app, name="devnet")
+
+
+_register_devnet()
+
+
 @app.command("artifacts")
 def artifacts(write: bool = typer.Option(False, help="refresh the committed artifacts")) -> None:
     """Compile the contracts and check (or refresh) the committed ABI/bytecode artifacts."""

@@ -1,0 +1,96 @@
+"""`cie devnet up | down | status | logs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devnet.network import DEFAULT_MEMBERS, Devnet, DevnetConfig
+from devnet.processes import DevnetError
+
+app = typer.Typer(
+    help="The embedded single-machine network (anvil + IPFS + members).", no_args_is_help=True
+)
+console = Console()
+
+DataDir = typer.Option(
+    Path(".devnet"),
+    "--data-dir",
+    envvar="CIE_DEVNET_DIR",
+    help="where keys, chain state, IPFS repos and logs live",
+)
+
+
+def _devnet(data_dir: Path, members: str = ",".join(DEFAULT_MEMBERS)) -> Devnet:
+    economies = tuple(m.strip().upper() for m in members.split(",") if m.strip())
+    return Devnet(DevnetConfig(data_dir=data_dir, members=economies))
+
+
+@app.command()
+def up(
+    data_dir: Path = DataDir,
+    members: str = typer.Option(",".join(DEFAULT_MEMBERS), help="comma-separated economies"),
+) -> None:
+    """Start (or resume) the network; idempotent."""
+    try:
+        with console.status("starting the devnet"):
+            info = _devnet(data_dir, members).up()
+    except DevnetError as exc:
+        console.print(f"[red]devnet up failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    table = Table("member", "account", "IPFS API", title=f"devnet up: chain {info.rpc_url}")
+    for m in info.members.values():
+        table.add_row(m.economy, m.account, m.ipfs_api)
+    console.print(table)
+    console.print(f"network file: {data_dir / 'network.json'}")
+
+
+@app.command()
+def down(data_dir: Path = DataDir) -> None:
+    """Stop every part; the chain state and IPFS repos are kept for the next `up`."""
+    stopped = _devnet(data_dir).down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@app.command()
+def status(data_dir: Path = DataDir) -> None:
+    """Show each part: process alive, port answering."""
+    rows = _devnet(data_dir).status()
+    if not rows:
+        console.print("devnet is down (no recorded processes)")
+        raise typer.Exit(1)
+    table = Table("part", "pid", "port", "process", "port")
+    healthy = True
+    for name, pid, port, alive, answering in rows:
+        healthy &= alive and answering
+        table.add_row(
+            name,
+            str(pid),
+            str(port),
+            "up" if alive else "[red]down",
+            "answers" if answering else "[red]closed",
+        )
+    console.print(table)
+    raise typer.Exit(0 if healthy else 1)
+
+
+@app.command()
+def logs(
+    part: str = typer.Argument(None, help="e.g. anvil, ipfs-KZ"),
+    lines: int = 40,
+    data_dir: Path = DataDir,
+) -> None:
+    """Print the last lines of one part's log (or list the logs)."""
+    files = _devnet(data_dir).log_files()
+    if part is None:
+        for name, path in files.items():
+            console.print(f"{name}: {path}")
+        return
+    if part not in files:
+        console.print(f"[red]no part named {part!r}[/]; parts: {', '.join(files)}")
+        raise typer.Exit(1)
+    text = files[part].read_text(errors="replace").splitlines()[-lines:]
+    console.print("\n".join(text), markup=False, highlight=False)
