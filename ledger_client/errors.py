@@ -37,6 +37,10 @@ class IpfsContentNotFoundError(IpfsError, LookupError):
     """The IPFS node answered but could not provide the requested content in time."""
 
 
+class IpfsInvalidCidError(IpfsError, ValueError):
+    """A CID or digest is malformed, or not the CIDv0 (dag-pb, sha2-256) the ledger anchors."""
+
+
 class ChainError(LedgerClientError):
     """A chain operation failed."""
 

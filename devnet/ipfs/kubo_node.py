@@ -1,0 +1,335 @@
+"""One running libkubo node and the IPFS operations the RPC server offers on it.
+
+Owns the node's life (create the repo if missing, lock its config to loopback,
+run, clean up) and turns libkubo's blocking, timeout-less calls into operations
+with deadlines: a call that may wait on the network runs in its own thread, and
+callers asking for the same thing (the same CID to fetch, the same peer to dial)
+share that one thread. A fetch nobody can serve therefore costs one parked
+thread per distinct CID, not one per request, and it still completes (filling
+the blockstore) if a provider connects later.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from cid import make_cid
+
+from devnet.ipfs.libkubo import Libkubo, LibkuboError
+from devnet.ipfs.repo import RecursivePinRecord, local_block_path, prepare_repo_config
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_FETCH_TIMEOUT = 120.0
+"""Seconds a cat/pin/connect may wait when the client sets no `timeout` (Kubo waits forever)."""
+
+
+class NodeOperationError(Exception):
+    """An operation failed; `client_error` marks a bad request rather than a node failure."""
+
+    def __init__(self, message: str, *, client_error: bool = False) -> None:
+        super().__init__(message)
+        self.client_error = client_error
+
+
+class DeadlineExceeded(NodeOperationError):
+    """The network did not deliver in time."""
+
+
+def canonical_cid(text: str) -> str:
+    """The CID in the form libkubo prints: CIDv0 for dag-pb/sha2-256, as given otherwise.
+
+    Accepts `<cid>` and `/ipfs/<cid>`; sub-paths are not supported by libkubo's calls.
+    """
+    value = text.removeprefix("/ipfs/")
+    if "/" in value or not value:
+        raise NodeOperationError(
+            f'invalid path "{text}": only /ipfs/<cid> or <cid> is supported', client_error=True
+        )
+    try:
+        parsed = make_cid(value)
+    except Exception as error:
+        raise NodeOperationError(f'invalid path "{text}": {error}', client_error=True) from None
+    if parsed.version == 1 and parsed.codec == "dag-pb" and parsed.multihash[:2] == b"\x12\x20":
+        return str(parsed.to_v0())
+    return str(parsed)
+
+
+@dataclass
+class _Call:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: object = None
+    error: BaseException | None = None
+
+
+class _SharedCalls:
+    """Runs each keyed blocking call once, in its own daemon thread, with per-waiter deadlines."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, _Call] = {}
+
+    def run(self, key: str, function: Callable[[], T], timeout: float) -> T:
+        with self._lock:
+            call = self._calls.get(key)
+            if call is None:
+                call = _Call()
+                self._calls[key] = call
+                threading.Thread(
+                    target=self._execute, args=(key, call, function), name=key, daemon=True
+                ).start()
+        if not call.done.wait(timeout):
+            # Kubo's own wording for a --timeout that fired, so clients need
+            # only one rule for the embedded node and real daemons.
+            raise DeadlineExceeded(f"{key}: context deadline exceeded (after {timeout:g}s)")
+        if call.error is not None:
+            raise call.error
+        return cast(T, call.result)
+
+    def _execute(self, key: str, call: _Call, function: Callable[[], object]) -> None:
+        try:
+            call.result = function()
+        except BaseException as error:
+            call.error = error
+        finally:
+            with self._lock:
+                self._calls.pop(key, None)
+            call.done.set()
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return list(self._calls)
+
+
+class _SharedExclusiveLock:
+    """Many holders in shared mode, or one in exclusive mode."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._exclusive)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._shared -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._exclusive and not self._shared)
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._exclusive = False
+                self._condition.notify_all()
+
+
+class KuboNode:
+    """The libkubo node of one repo, started by `start()` and stopped by `close()`."""
+
+    def __init__(
+        self,
+        repo_dir: Path,
+        *,
+        swarm_port: int,
+        api_port: int,
+        fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+    ) -> None:
+        self.repo_dir = repo_dir.resolve()
+        self.swarm_port = swarm_port
+        self.api_port = api_port
+        self.fetch_timeout = fetch_timeout
+        self._kubo = Libkubo(self.repo_dir)
+        self._calls = _SharedCalls()
+        # Pinning adds run concurrently (shared); an add with pin=False and an
+        # unpin take the lock exclusively, because both decide whether to
+        # remove a pin from what the recursive-pin record says at that moment.
+        self._pin_lock = _SharedExclusiveLock()
+        self._closed = threading.Event()
+        self.scratch_dir = Path(tempfile.mkdtemp(prefix="cie-ipfs-"))
+        """Uploads and downloads pass through files here (libkubo works on paths)."""
+        self._pins: RecursivePinRecord | None = None
+        self.peer_id = ""
+        self.config: dict[str, Any] = {}
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self) -> None:
+        self.repo_dir.mkdir(parents=True, exist_ok=True)
+        if self._kubo.create_repo():
+            log.info("created IPFS repo %s", self.repo_dir)
+        # Always re-lock, not only on creation: the ports may have changed and
+        # a hand-edited config must not re-enable public networking.
+        self.config = prepare_repo_config(
+            self.repo_dir, swarm_port=self.swarm_port, api_port=self.api_port
+        )
+        self._pins = RecursivePinRecord(self.repo_dir)
+        self._kubo.run_node()
+        self.peer_id = self._kubo.node_id()
+        log.info("IPFS node %s listening on %s", self.peer_id, self._kubo.listen_addresses())
+
+    def close(self) -> None:
+        """Stop the node; later calls fail instead of silently starting a new node."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        pending = self._calls.pending()
+        if pending:
+            log.info("abandoning calls still waiting on the network: %s", pending)
+        self._kubo.cleanup_node()
+        if self._pins is not None:
+            self._pins.close()
+        shutil.rmtree(self.scratch_dir, ignore_errors=True)
+
+    def _check_open(self) -> Libkubo:
+        if self._closed.is_set():
+            raise NodeOperationError("the IPFS node is shutting down")
+        return self._kubo
+
+    @property
+    def _pin_record(self) -> RecursivePinRecord:
+        if self._pins is None:
+            raise NodeOperationError("the IPFS node has not been started")
+        return self._pins
+
+    # -- identity and peers -----------------------------------------------
+
+    def listen_addresses(self) -> list[str]:
+        return self._check_open().listen_addresses()
+
+    def peers(self) -> list[tuple[str, str]]:
+        """(address, peer id) of every connected peer."""
+        result = []
+        for entry in self._check_open().peers():
+            address, _, peer = entry.rpartition("/")
+            result.append((address, peer))
+        return result
+
+    def connect(self, multiaddr: str, timeout: float | None) -> str:
+        """Dial a peer at `/ip4/127.x.x.x/tcp/<port>/p2p/<id>`; returns its peer id."""
+        parts = multiaddr.strip("/").split("/")
+        if (
+            len(parts) != 6
+            or parts[0] != "ip4"
+            or not parts[1].startswith("127.")
+            or parts[2] != "tcp"
+            or parts[4] not in ("p2p", "ipfs")
+        ):
+            raise NodeOperationError(
+                f"refusing to dial {multiaddr!r}: the embedded node only dials "
+                "/ip4/127.x.x.x/tcp/<port>/p2p/<peer id> (network safety rule)",
+                client_error=True,
+            )
+        address = "/" + "/".join([*parts[:4], "p2p", parts[5]])
+        kubo = self._check_open()
+        self._calls.run(
+            f"connect {address}", lambda: kubo.connect(address), self._deadline(timeout)
+        )
+        return parts[5]
+
+    # -- content ----------------------------------------------------------
+
+    def add(self, source: Path, *, only_hash: bool, pin: bool) -> str:
+        """Add one file with Kubo's defaults; `pin=False` leaves earlier pins alone."""
+        kubo = self._check_open()
+        if only_hash:
+            return kubo.add_file(source, only_hash=True)
+        if pin:
+            with self._pin_lock.shared():
+                cid = kubo.add_file(source, only_hash=False)  # always pins
+                self._pin_record.add(cid)
+            return cid
+        with self._pin_lock.exclusive():
+            cid = kubo.add_file(source, only_hash=False)
+            if cid not in self._pin_record:
+                kubo.unpin(cid)
+        return cid
+
+    def cat(self, cid_text: str, *, timeout: float | None, offline: bool) -> bytes:
+        cid = canonical_cid(cid_text)
+        kubo = self._check_open()
+        if offline and not self.has_local_block(cid):
+            raise NodeOperationError(f"block was not found locally (offline): {cid}")
+
+        def fetch() -> bytes:
+            destination = self.scratch_dir / uuid.uuid4().hex
+            try:
+                kubo.download(cid, destination)
+                if destination.is_dir():
+                    raise NodeOperationError(f"{cid} is a directory, not a file")
+                return destination.read_bytes()
+            except LibkuboError as error:
+                raise NodeOperationError(str(error)) from None
+            finally:
+                if destination.is_dir():
+                    shutil.rmtree(destination, ignore_errors=True)
+                else:
+                    destination.unlink(missing_ok=True)
+
+        return self._calls.run(f"fetch {cid}", fetch, self._deadline(timeout))
+
+    def has_local_block(self, cid: str) -> bool:
+        return local_block_path(self.repo_dir, cid).exists()
+
+    # -- pins -------------------------------------------------------------
+
+    def pin(self, cid_text: str, *, timeout: float | None) -> str:
+        cid = canonical_cid(cid_text)
+        kubo = self._check_open()
+
+        def pin_cid() -> None:
+            try:
+                kubo.pin(cid)
+            except LibkuboError as error:
+                raise NodeOperationError(str(error)) from None
+
+        # Pinning fetches what is missing, so it may wait like a cat does.
+        self._calls.run(f"pin {cid}", pin_cid, self._deadline(timeout))
+        with self._pin_lock.shared():
+            self._pin_record.add(cid)
+        return cid
+
+    def unpin(self, cid_text: str) -> str:
+        cid = canonical_cid(cid_text)
+        kubo = self._check_open()
+        with self._pin_lock.exclusive():
+            removed = kubo.unpin(cid)
+            self._pin_record.discard(cid)
+        if not removed:
+            raise NodeOperationError(f"{cid} is not pinned or pinned indirectly")
+        return cid
+
+    def pins(self) -> dict[str, str]:
+        """Pinned CID -> "recursive" or "indirect"."""
+        recursive = self._pin_record.snapshot()
+        pinned = {canonical_cid(cid) for cid in self._check_open().pins()}
+        return {cid: "recursive" if cid in recursive else "indirect" for cid in pinned}
+
+    def _deadline(self, timeout: float | None) -> float:
+        if timeout is None or timeout <= 0:
+            return self.fetch_timeout
+        return min(timeout, self.fetch_timeout)
+
+
+__all__ = ["DeadlineExceeded", "KuboNode", "NodeOperationError", "canonical_cid"]
