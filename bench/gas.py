@@ -9,7 +9,9 @@ chain in the same run.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from ledger_client.records import CheckpointKind, DocType, Lane, Record, documen
 
 BATCH_SIZES = (1, 10, 100, 1000)
 BENCH_CONTRACTS = Path(__file__).resolve().parent / "contracts"
+ROOT = BENCH_CONTRACTS.parent.parent
 
 
 @dataclass
@@ -117,6 +120,47 @@ def measure(w3: Web3) -> list[GasRow]:
         gas = int(ledgers[economy].registry.record_checkpoint(transit, kind)["gasUsed"])
         rows.append(GasRow(f"recordCheckpoint {kind.name}", 1, gas))
     rows += _baselines(w3, ledgers["KZ"].sender)  # type: ignore[arg-type]
+    rows += _openattestation(w3, ledgers["KZ"].sender)  # type: ignore[arg-type]
+    return rows
+
+
+def openattestation_artifact() -> dict[str, Any]:
+    """ABI and bytecode of DocumentStore as shipped in npm @govtechsg/document-store."""
+    script = BENCH_CONTRACTS / "openattestation_artifact.js"
+    out = subprocess.run(
+        ["node", str(script)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    artifact: dict[str, Any] = json.loads(out.stdout)
+    return artifact
+
+
+def _openattestation(w3: Web3, sender: TransactionSender) -> list[GasRow]:
+    """TradeTrust's way: the issuer records one Merkle root per batch of wrapped documents
+    (`issue`), or per-document target hashes (`bulkIssue`); no routing, no per-document event
+    with type/destination, no encryption metadata."""
+    artifact = openattestation_artifact()
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = sender.transact(factory.constructor("CIE benchmark store", sender.address))  # type: ignore[arg-type]
+    store = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    issues = [
+        int(sender.transact(store.functions.issue(os.urandom(32)))["gasUsed"]) for _ in range(5)
+    ]
+    rows = [
+        GasRow(
+            "OpenAttestation DocumentStore issue (one Merkle root, any batch size)",
+            1,
+            sorted(issues)[len(issues) // 2],
+        )
+    ]
+    for size in (100, 1000):
+        r = sender.transact(store.functions.bulkIssue([os.urandom(32) for _ in range(size)]))
+        rows.append(
+            GasRow(
+                f"OpenAttestation DocumentStore bulkIssue of {size} target hashes",
+                size,
+                int(r["gasUsed"]),
+            )
+        )
     return rows
 
 
