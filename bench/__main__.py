@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import gas
+from bench import gas, ipfs_bench, pipeline_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "BENCHMARKS.md"
@@ -53,12 +53,8 @@ def sections(profile: str) -> list[tuple[str, Callable[[], str]]]:
         )
 
     found: list[tuple[str, Callable[[], str]]] = [("Gas per operation", gas_section)]
-    try:
-        from bench import ipfs_bench
-    except ImportError:
-        pass
-    else:
-        found.append(("IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)))
+    found.append(("IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)))
+    found.append(("Document pipeline", lambda: pipeline_bench.markdown_section(profile)))
     return found
 
 

@@ -1,0 +1,589 @@
+"""What the ledger says about one document, and the payload format inside its envelope.
+
+This module owns three things the document pipeline needs on the reading side:
+
+* `DocumentHistory`: everything the registry's events say about a document id
+  (anchoring batch and submitter, every version's commitment and payload digest,
+  revocation, acknowledgements, transit checkpoints, block timestamps), read with
+  ONE ``eth_getLogs`` over the id topic plus one receipt (`read_history`);
+* `Provenance` and `VerifiedDocument`: the result of `fetch_and_verify`, a typed
+  document model plus where it came from;
+* `DocumentPayload`: the plaintext sealed in an envelope (document, salts, type,
+  schema version as canonical JSON), and `unixfs_digest`, the sha2-256 digest
+  IPFS gives a payload under Kubo's default import settings, so a fetched payload
+  is checked against the digest anchored on-chain without trusting the IPFS node.
+
+Reorgs and confirmations are not handled here: the history is read at "latest".
+Subscribers that act on events (the node's listener) wait for confirmations first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from eth_typing import HexStr
+from web3 import Web3
+from web3.types import EventData, LogReceipt
+
+from ledger_client.commitment import (
+    DocumentCommitment,
+    JsonValue,
+    RedactedDocument,
+    canonical_json,
+    decode_salts,
+    encode_salts,
+    redact,
+)
+from ledger_client.errors import VerificationError
+from ledger_client.ipfs import digest_to_cid
+from ledger_client.records import CheckpointKind, DocType, Lane, economy_bytes, parse_document_id
+from ledger_client.registry import DocumentNotAnchoredError, RegistryClient
+from manifests import Document
+
+__all__ = [
+    "PAYLOAD_FORMAT",
+    "AcknowledgementRecord",
+    "CheckpointRecord",
+    "DocumentHistory",
+    "DocumentPayload",
+    "HistoryReader",
+    "Provenance",
+    "RevocationRecord",
+    "VerifiedDocument",
+    "VersionNotFoundError",
+    "VersionRecord",
+    "read_history",
+    "unixfs_digest",
+]
+
+PAYLOAD_FORMAT: Final = "cie-ledger/payload/v1"
+
+# Kubo's default import: 256 KiB chunks, dag-pb leaves (no raw leaves), balanced
+# layout of at most 174 links per node, CIDv0. `ledger_client.ipfs` asks for
+# exactly these options on every add, and devnet/ipfs/unixfs_layout.py documents
+# the same layout for sizes; tests check digests against a real node.
+_CHUNK_BYTES: Final = 256 * 1024
+_LINKS_PER_NODE: Final = 174
+_UNIXFS_FILE: Final = 2
+_SHA2_256_PREFIX: Final = b"\x12\x20"
+
+
+class VersionNotFoundError(VerificationError, LookupError):
+    """The requested version of a document was never anchored (check "version")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("version", message)
+
+
+# ----------------------------------------------------------------- payload digest
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _int_field(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _leaf_block(chunk: bytes) -> bytes:
+    # PBNode{Data: UnixFS{Type: File, Data: chunk (absent when empty), filesize}}
+    unixfs = _int_field(1, _UNIXFS_FILE)
+    if chunk:
+        unixfs += _bytes_field(2, chunk)
+    unixfs += _int_field(3, len(chunk))
+    return _bytes_field(1, unixfs)
+
+
+def unixfs_digest(content: bytes) -> bytes:
+    """The sha2-256 digest inside the CIDv0 `ipfs add` gives `content` (Kubo defaults).
+
+    Recomputing it from fetched bytes proves they are the bytes the chain
+    anchored, whatever node or gateway served them.
+    """
+    chunks = [content[i : i + _CHUNK_BYTES] for i in range(0, len(content), _CHUNK_BYTES)]
+    # (block digest, cumulative DAG size, file bytes) per node of the current level
+    level: list[tuple[bytes, int, int]] = []
+    for chunk in chunks or [b""]:
+        block = _leaf_block(chunk)
+        level.append((hashlib.sha256(block).digest(), len(block), len(chunk)))
+    while len(level) > 1:
+        parents = []
+        for start in range(0, len(level), _LINKS_PER_NODE):
+            children = level[start : start + _LINKS_PER_NODE]
+            # dag-pb writes Links (field 2) before Data (field 1); Kubo writes Name "".
+            links = b"".join(
+                _bytes_field(
+                    2,
+                    _bytes_field(1, _SHA2_256_PREFIX + digest)
+                    + _bytes_field(2, b"")
+                    + _int_field(3, size),
+                )
+                for digest, size, _ in children
+            )
+            file_bytes = sum(length for _, _, length in children)
+            unixfs = _int_field(1, _UNIXFS_FILE) + _int_field(3, file_bytes)
+            unixfs += b"".join(_int_field(4, length) for _, _, length in children)
+            block = links + _bytes_field(1, unixfs)
+            cumulative = len(block) + sum(size for _, size, _ in children)
+            parents.append((hashlib.sha256(block).digest(), cumulative, file_bytes))
+        level = parents
+    return level[0][0]
+
+
+# ------------------------------------------------------------------------ payload
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentPayload:
+    """The plaintext inside an envelope: the document and what recomputes its commitment.
+
+    Serialised as RFC 8785 canonical JSON, so equal payloads are equal bytes:
+    ``{"docType", "document", "format", "salts", "schemaVersion"}``.
+    """
+
+    doc_type: int
+    schema_version: str
+    document: Mapping[str, JsonValue]
+    salts: Mapping[str, bytes] = field(repr=False)
+
+    def to_bytes(self, canonical_document: bytes | None = None) -> bytes:
+        """Canonical bytes; pass the document's canonical JSON if already computed."""
+        if canonical_document is None:
+            canonical_document = canonical_json(self.document)
+        # Keys in RFC 8785 order (docType < document < format < salts < schemaVersion),
+        # assembled around the already-canonical document instead of re-encoding it.
+        return b"".join(
+            (
+                b'{"docType":',
+                canonical_json(self.doc_type),
+                b',"document":',
+                canonical_document,
+                b',"format":',
+                canonical_json(PAYLOAD_FORMAT),
+                b',"salts":',
+                canonical_json(encode_salts(self.salts)),
+                b',"schemaVersion":',
+                canonical_json(self.schema_version),
+                b"}",
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> DocumentPayload:
+        """Parse a decrypted payload; anything malformed raises check "payload_format"."""
+        try:
+            data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise VerificationError("payload_format", f"payload is not JSON: {exc}") from None
+        expected = {"docType", "document", "format", "salts", "schemaVersion"}
+        if not isinstance(data, dict) or set(data) != expected:
+            raise VerificationError(
+                "payload_format", f"payload must be an object with exactly the keys {expected}"
+            )
+        if data["format"] != PAYLOAD_FORMAT:
+            raise VerificationError(
+                "payload_format",
+                f"payload format {data['format']!r}; this client reads {PAYLOAD_FORMAT!r}",
+            )
+        doc_type, schema_version, document = (
+            data["docType"],
+            data["schemaVersion"],
+            data["document"],
+        )
+        if isinstance(doc_type, bool) or not isinstance(doc_type, int):
+            raise VerificationError("payload_format", "docType must be an integer")
+        if not isinstance(schema_version, str) or not isinstance(document, dict):
+            raise VerificationError(
+                "payload_format", "schemaVersion must be a string and document an object"
+            )
+        return cls(doc_type, schema_version, document, decode_salts(data["salts"]))
+
+
+# ------------------------------------------------------------------------ history
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One anchored version: version 1 is the anchoring, later ones amendments."""
+
+    version: int
+    commitment: bytes
+    payload_digest: bytes
+    block_number: int
+    timestamp: int
+    tx_hash: bytes
+
+    @property
+    def cid(self) -> str:
+        return digest_to_cid(self.payload_digest)
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    reason_code: int
+    block_number: int
+    timestamp: int
+    tx_hash: bytes
+
+
+@dataclass(frozen=True)
+class AcknowledgementRecord:
+    """A destination's risk outcome for one version (lane plus a commitment to its reasons)."""
+
+    economy: str
+    version: int
+    lane: Lane
+    reasons_commitment: bytes
+    reasons_digest: bytes
+    block_number: int
+    timestamp: int
+    tx_hash: bytes
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    economy: str
+    kind: CheckpointKind
+    position: int
+    block_number: int
+    timestamp: int
+    tx_hash: bytes
+
+
+@dataclass(frozen=True)
+class DocumentHistory:
+    """Everything the registry's events say about one document id."""
+
+    document_id: bytes
+    doc_type: DocType
+    issuer_economy: str
+    serial: int
+    submitter: str
+    authority_id: bytes
+    batch_key: bytes
+    destinations: tuple[str, ...]
+    links: tuple[bytes, ...]
+    versions: tuple[VersionRecord, ...]
+    revocation: RevocationRecord | None
+    acknowledgements: tuple[AcknowledgementRecord, ...]
+    checkpoints: tuple[CheckpointRecord, ...]
+
+    @property
+    def latest_version(self) -> int:
+        return len(self.versions)
+
+    def version(self, number: int | None = None) -> VersionRecord:
+        """Version `number` (the latest when None); VersionNotFoundError if never anchored."""
+        if number is None:
+            return self.versions[-1]
+        if not 1 <= number <= len(self.versions):
+            raise VersionNotFoundError(
+                f"document 0x{self.document_id.hex()} has versions 1..{len(self.versions)}, "
+                f"not {number}"
+            )
+        return self.versions[number - 1]
+
+    def provenance(self, number: int | None = None) -> Provenance:
+        chosen = self.version(number)
+        anchored = self.versions[0]
+        return Provenance(
+            document_id=self.document_id,
+            doc_type=self.doc_type,
+            issuer_economy=self.issuer_economy,
+            submitter=self.submitter,
+            authority_id=self.authority_id,
+            batch_key=self.batch_key,
+            version=chosen.version,
+            latest_version=self.latest_version,
+            commitment=chosen.commitment,
+            payload_digest=chosen.payload_digest,
+            block_number=chosen.block_number,
+            timestamp=chosen.timestamp,
+            tx_hash=chosen.tx_hash,
+            anchored_block=anchored.block_number,
+            anchored_at=anchored.timestamp,
+            revoked=self.revocation is not None,
+            revocation=self.revocation,
+            destinations=self.destinations,
+            links=self.links,
+            versions=self.versions,
+            acknowledgements=self.acknowledgements,
+            checkpoints=self.checkpoints,
+        )
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a verified document version came from, per the chain.
+
+    `block_number`/`timestamp`/`tx_hash` are those of the chosen version;
+    `anchored_block`/`anchored_at` those of version 1. Acknowledgements cover
+    every version (each record names its own).
+    """
+
+    document_id: bytes
+    doc_type: DocType
+    issuer_economy: str
+    submitter: str
+    authority_id: bytes
+    batch_key: bytes
+    version: int
+    latest_version: int
+    commitment: bytes
+    payload_digest: bytes
+    block_number: int
+    timestamp: int
+    tx_hash: bytes
+    anchored_block: int
+    anchored_at: int
+    revoked: bool
+    revocation: RevocationRecord | None
+    destinations: tuple[str, ...]
+    links: tuple[bytes, ...]
+    versions: tuple[VersionRecord, ...]
+    acknowledgements: tuple[AcknowledgementRecord, ...]
+    checkpoints: tuple[CheckpointRecord, ...]
+
+    @property
+    def document_id_hex(self) -> str:
+        return "0x" + self.document_id.hex()
+
+    @property
+    def cid(self) -> str:
+        return digest_to_cid(self.payload_digest)
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == self.latest_version
+
+    @property
+    def revocation_reason(self) -> int | None:
+        return self.revocation.reason_code if self.revocation else None
+
+
+@dataclass(frozen=True, eq=False)
+class VerifiedDocument:
+    """A fetched document version that passed every check, with its provenance.
+
+    `document_json` is exactly the committed JSON; `commitment` holds its salts
+    (secret: they let anyone holding them disclose fields), so `redact` can
+    produce a disclosure file an auditor verifies against the chain.
+    """
+
+    document: Document
+    document_json: Mapping[str, JsonValue]
+    commitment: DocumentCommitment
+    provenance: Provenance
+
+    def redact(self, hide: Iterable[str]) -> RedactedDocument:
+        """A copy with the fields under the JSON Pointers in `hide` replaced by hashes."""
+        return redact(self.document_json, self.commitment, hide)
+
+
+# ------------------------------------------------------------------------ reading
+
+
+class _BlockClock:
+    """Block timestamps, cached (a block's timestamp never changes once final)."""
+
+    def __init__(self, w3: Web3, limit: int = 4096) -> None:
+        self._w3 = w3
+        self._limit = limit
+        self._seen: dict[int, int] = {}
+
+    def __call__(self, block_number: int) -> int:
+        timestamp = self._seen.get(block_number)
+        if timestamp is None:
+            timestamp = int(self._w3.eth.get_block(block_number)["timestamp"])
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            self._seen[block_number] = timestamp
+        return timestamp
+
+
+class HistoryReader:
+    """Reads `DocumentHistory` from one registry, caching block timestamps."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self.registry = registry
+        self._clock = _BlockClock(registry.w3)
+
+    def read(self, doc_id: bytes) -> DocumentHistory:
+        return read_history(self.registry, doc_id, clock=self._clock)
+
+
+def read_history(
+    registry: RegistryClient, doc_id: bytes, *, clock: _BlockClock | None = None
+) -> DocumentHistory:
+    """The document's history from the registry's events (DocumentNotAnchoredError if none).
+
+    Every registry event about a document carries its id as the first indexed
+    argument, so one log query over that topic finds all of them.
+    """
+    contract = registry.contract
+    w3 = registry.w3
+    parsed = parse_document_id(doc_id)
+    decoders = {
+        contract.events[name]().topic: contract.events[name]()
+        for name in (
+            "DocumentAnchored",
+            "DocumentLinked",
+            "DocumentAmended",
+            "DocumentRevoked",
+            "DocumentAcknowledged",
+            "TransitCheckpointRecorded",
+        )
+    }
+    logs: list[LogReceipt] = w3.eth.get_logs(
+        {
+            "address": contract.address,
+            "fromBlock": registry.from_block,
+            "toBlock": "latest",
+            "topics": [list(decoders), HexStr("0x" + doc_id.hex())],
+        }
+    )
+    events: dict[str, list[EventData]] = {}
+    for log in logs:
+        decoder = decoders[HexStr("0x" + bytes(log["topics"][0]).hex())]
+        event = decoder.process_log(log)
+        events.setdefault(event["event"], []).append(event)
+    anchored = events.get("DocumentAnchored", [])
+    if not anchored:
+        raise DocumentNotAnchoredError(f"document 0x{doc_id.hex()} is not anchored")
+    clock = clock or _BlockClock(w3)
+    first = anchored[0]
+    anchor_tx = bytes(first["transactionHash"])
+    # Only the events of the anchoring transaction describe the record; an id
+    # can be anchored once (the registry refuses duplicates).
+    destinations = tuple(
+        bytes(e["args"]["destination"]).decode()
+        for e in anchored
+        if bytes(e["transactionHash"]) == anchor_tx
+    )
+    links = tuple(
+        bytes(e["args"]["linkedId"])
+        for e in events.get("DocumentLinked", [])
+        if bytes(e["transactionHash"]) == anchor_tx
+    )
+    batch = _batch_event(
+        registry, anchor_tx, int(first["blockNumber"]), parsed.economy, parsed.serial
+    )
+    versions = [
+        VersionRecord(
+            1,
+            bytes(first["args"]["commitment"]),
+            bytes(first["args"]["payloadDigest"]),
+            int(first["blockNumber"]),
+            clock(int(first["blockNumber"])),
+            anchor_tx,
+        )
+    ]
+    amendments: dict[int, EventData] = {}
+    for e in events.get("DocumentAmended", []):
+        amendments.setdefault(int(e["args"]["version"]), e)  # one event per destination
+    for number in sorted(amendments):
+        e = amendments[number]
+        versions.append(
+            VersionRecord(
+                number,
+                bytes(e["args"]["commitment"]),
+                bytes(e["args"]["payloadDigest"]),
+                int(e["blockNumber"]),
+                clock(int(e["blockNumber"])),
+                bytes(e["transactionHash"]),
+            )
+        )
+    revocation = None
+    if revoked := events.get("DocumentRevoked"):
+        e = revoked[0]
+        revocation = RevocationRecord(
+            int(e["args"]["reasonCode"]),
+            int(e["blockNumber"]),
+            clock(int(e["blockNumber"])),
+            bytes(e["transactionHash"]),
+        )
+    acknowledgements = tuple(
+        AcknowledgementRecord(
+            economy=bytes(e["args"]["acknowledger"]).decode(),
+            version=int(e["args"]["version"]),
+            lane=Lane(int(e["args"]["lane"])),
+            reasons_commitment=bytes(e["args"]["reasonsCommitment"]),
+            reasons_digest=bytes(e["args"]["reasonsDigest"]),
+            block_number=int(e["blockNumber"]),
+            timestamp=clock(int(e["blockNumber"])),
+            tx_hash=bytes(e["transactionHash"]),
+        )
+        for e in events.get("DocumentAcknowledged", [])
+    )
+    checkpoints = tuple(
+        CheckpointRecord(
+            economy=bytes(e["args"]["economy"]).decode(),
+            kind=CheckpointKind(int(e["args"]["kind"])),
+            position=int(e["args"]["position"]),
+            block_number=int(e["blockNumber"]),
+            timestamp=clock(int(e["blockNumber"])),
+            tx_hash=bytes(e["transactionHash"]),
+        )
+        for e in events.get("TransitCheckpointRecorded", [])
+    )
+    return DocumentHistory(
+        document_id=doc_id,
+        doc_type=parsed.doc_type,
+        issuer_economy=parsed.economy,
+        serial=parsed.serial,
+        submitter=batch[0],
+        authority_id=batch[1],
+        batch_key=batch[2],
+        destinations=destinations,
+        links=links,
+        versions=tuple(versions),
+        revocation=revocation,
+        acknowledgements=acknowledgements,
+        checkpoints=checkpoints,
+    )
+
+
+def _batch_event(
+    registry: RegistryClient, tx_hash: bytes, block_number: int, economy: str, serial: int
+) -> tuple[str, bytes, bytes]:
+    """(submitter, authority id, batch key) of the batch that anchored `serial`.
+
+    A log query for the issuer's BatchAnchored events in that one block, not the
+    transaction receipt: a batch receipt holds one log per destination of every
+    document (thousands for a large batch) and decoding it dominated a fetch.
+    """
+    for event in registry.contract.events.BatchAnchored().get_logs(
+        argument_filters={"issuer": economy_bytes(economy)},
+        from_block=block_number,
+        to_block=block_number,
+    ):
+        args = event["args"]
+        first, count = int(args["firstSerial"]), int(args["count"])
+        if bytes(event["transactionHash"]) == tx_hash and first <= serial < first + count:
+            return str(args["submitter"]), bytes(args["authorityId"]), bytes(args["batchKey"])
+    raise DocumentNotAnchoredError(
+        f"transaction 0x{tx_hash.hex()} anchors no batch covering {economy} serial {serial}"
+    )
