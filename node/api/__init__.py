@@ -1,0 +1,1 @@
+"""The node's REST API (FastAPI "bigger applications" layout: routes/, deps, schemas)."""

@@ -1,0 +1,688 @@
+"""The node's event listener: registry events -> risk hooks -> acknowledgement on chain.
+
+Scanning follows the web3.py EventScanner recipe. The listener polls
+``eth_getLogs`` in chunks of `chunk_size` blocks up to ``head - confirmations``
+(nothing less confirmed is ever read, so nothing unconfirmed is acted on), with
+topic filters: DocumentAnchored / DocumentAmended / DocumentRevoked whose
+``destination`` is this economy, DocumentAcknowledged whose ``issuer`` is this
+economy, and every TransitCheckpointRecorded. Each chunk is written in ONE
+database transaction together with the new cursor (block number + hash) and the
+chunk end's hash in ``scanned_blocks``; event rows are unique by
+(tx hash, log index), so a rescan records nothing twice. Before each scan the
+cursor's hash is compared with the chain's: on a mismatch (a reorganisation
+deeper than the confirmations) the cursor rewinds to the newest scanned block
+still on the chain, rows of the orphaned blocks that were not acted on are
+dropped, and the range is scanned again. (WebSocket subscriptions are not used
+yet; polling works on every JSON-RPC endpoint, Besu included.)
+
+Processing is a state machine per (document id, version) in ``processing``::
+
+    pending --verify ok--> assessed --ack mined (or found on chain)--> acknowledged
+    pending --VerificationError--> verification_failed   (alert; no hook runs)
+    pending --revoked on chain--> revoked
+    pending --max_attempts transient errors--> failed     (alert)
+
+The risk outcome, value history and webhook deliveries are written in the
+same transaction that moves pending -> assessed, so hook effects are recorded
+exactly once; a crash before that commit runs the (read-only) hooks again, a
+crash after it never does. Before sending an acknowledgement the chain is
+asked whether this economy already acknowledged that version, so a crash
+between the transaction and the state update neither loses nor repeats it.
+The salted commitment to the reasons is stored before the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from hexbytes import HexBytes
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from web3.types import LogReceipt
+
+from ledger_client.aeo import Recognition
+from ledger_client.commitment import commit
+from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
+from ledger_client.errors import ContractRuleError, VerificationError
+from ledger_client.ipfs import IpfsStore, cid_to_digest
+from ledger_client.ledger import Ledger
+from ledger_client.provenance import DocumentPayload, VerifiedDocument
+from ledger_client.records import Lane, economy_bytes, parse_document_id
+from manifests import PreArrivalManifest, parse_document
+from node import db as tables
+from node.db import Database
+from node.errors import InjectedFault
+from node.metrics import (
+    ACKNOWLEDGEMENTS_SENT,
+    CURSOR_BLOCK,
+    DOCUMENTS_PROCESSED,
+    EVENTS_SEEN,
+    PROCESSING_ERRORS,
+    REORGS,
+    VERIFICATION_FAILURES,
+)
+from node.risk.base import Checkpoint, RiskContext
+from node.risk.engine import Assessment, RiskEngine
+from node.risk.reference import unit_values
+from node.settings import WebhookTarget
+from node.webhooks import enqueue
+
+log = structlog.get_logger(__name__)
+
+CURSOR_NAME = "registry"
+REASONS_SCHEMA_VERSION = "cie.ack-reasons/1"  # as ledger_client.pipeline
+REASONS_DOC_TYPE = 0
+ZERO32 = b"\x00" * 32
+KEEP_SCANNED_BLOCKS = 256
+
+
+class State:
+    PENDING = "pending"
+    ASSESSED = "assessed"
+    ACKNOWLEDGED = "acknowledged"
+    VERIFICATION_FAILED = "verification_failed"
+    REVOKED = "revoked"
+    FAILED = "failed"
+
+    FINAL = (ACKNOWLEDGED, VERIFICATION_FAILED, REVOKED, FAILED)
+
+
+class DocumentFetcher(Protocol):
+    """The part of `ledger_client.pipeline.DocumentPipeline` the listener uses."""
+
+    def fetch_and_verify(
+        self, document: bytes | str, version: int | None = None, *, timeout: float | None = None
+    ) -> VerifiedDocument: ...
+
+
+FaultPoint = Callable[[str], None]
+
+
+def no_faults(point: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    from_block: int
+    to_block: int
+    events: int
+    reorg: bool
+
+
+def _hex(value: bytes) -> str:
+    return bytes(value).hex()
+
+
+def _topic(economy: str) -> str:
+    return "0x" + economy_bytes(economy).ljust(32, b"\x00").hex()
+
+
+class RegistryListener:
+    def __init__(
+        self,
+        *,
+        economy: str,
+        ledger: Ledger,
+        fetcher: DocumentFetcher,
+        db: Database,
+        engine: RiskEngine,
+        ipfs: IpfsStore | None = None,
+        confirmations: int = 2,
+        chunk_size: int = 2000,
+        start_block: int | None = None,
+        max_attempts: int = 5,
+        share_reasons_with: Callable[[str], bool] = lambda issuer: False,
+        webhooks: Sequence[WebhookTarget] = (),
+        fault: FaultPoint = no_faults,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.economy = economy
+        self.ledger = ledger
+        self.w3 = ledger.w3
+        self.registry = ledger.registry
+        self.contract = ledger.registry.contract
+        self.fetcher = fetcher
+        self.db = db
+        self.engine = engine
+        self.ipfs = ipfs
+        self.confirmations = confirmations
+        self.chunk_size = chunk_size
+        self.start_block = start_block if start_block is not None else ledger.registry.from_block
+        self.max_attempts = max_attempts
+        self.share_reasons_with = share_reasons_with
+        self.webhooks = list(webhooks)
+        self.fault = fault
+        self.clock = clock
+        self._lock = threading.RLock()  # the worker and the API share one listener
+        events = self.contract.events
+        self._events = {
+            name: getattr(events, name)()
+            for name in (
+                "DocumentAnchored",
+                "DocumentAmended",
+                "DocumentRevoked",
+                "DocumentAcknowledged",
+                "TransitCheckpointRecorded",
+            )
+        }
+        self._topics = {
+            "0x" + bytes(HexBytes(event.topic)).hex(): name for name, event in self._events.items()
+        }
+
+    def _topic_of(self, name: str) -> str:
+        return next(t for t, n in self._topics.items() if n == name)
+
+    # ------------------------------------------------------------------ scanning
+
+    def cursor(self) -> tuple[int, str] | None:
+        with self.db.sessions() as session:
+            row = session.get(tables.ChainCursor, CURSOR_NAME)
+            return (row.block_number, row.block_hash) if row else None
+
+    def _block_hash(self, number: int) -> str:
+        return _hex(self.w3.eth.get_block(number)["hash"])
+
+    def _check_reorg(self) -> bool:
+        """Compare the cursor with the chain; rewind on a mismatch. True if it rewound."""
+        current = self.cursor()
+        if current is None:
+            return False
+        number, block_hash = current
+        if self._block_hash(number) == block_hash:
+            return False
+        with self.db.sessions() as session:
+            scanned = list(
+                session.scalars(
+                    select(tables.ScannedBlock).order_by(tables.ScannedBlock.block_number.desc())
+                )
+            )
+        fork = self.start_block - 1
+        fork_hash = ""
+        for block in scanned:
+            if (
+                block.block_number <= self.w3.eth.block_number
+                and self._block_hash(block.block_number) == block.block_hash
+            ):
+                fork, fork_hash = block.block_number, block.block_hash
+                break
+        with self.db.transaction() as session:
+            orphaned = session.scalars(
+                select(tables.Processing).where(tables.Processing.event_block > fork)
+            ).all()
+            acted = [p for p in orphaned if p.state != State.PENDING]
+            for p in orphaned:
+                if p.state == State.PENDING:
+                    session.delete(p)
+            for table in (tables.ChainEvent, tables.Acknowledgement):
+                session.execute(delete(table).where(table.block_number > fork))
+            session.execute(
+                delete(tables.ScannedBlock).where(tables.ScannedBlock.block_number > fork)
+            )
+            cursor = session.get(tables.ChainCursor, CURSOR_NAME)
+            assert cursor is not None
+            if fork < self.start_block:
+                session.delete(cursor)
+            else:
+                cursor.block_number, cursor.block_hash = fork, fork_hash
+        REORGS.inc()
+        log.warning(
+            "listener.reorg",
+            cursor=number,
+            rewound_to=fork,
+            orphaned=len(orphaned),
+            acted_on=len(acted),
+        )
+        for p in acted:
+            log.error("listener.reorg_after_action", document=p.document_id, version=p.version)
+        return True
+
+    def scan_once(self) -> ScanReport:
+        """Record confirmed events up to head - confirmations, chunk by chunk."""
+        reorg = self._check_reorg()
+        safe = self.w3.eth.block_number - self.confirmations
+        current = self.cursor()
+        start = current[0] + 1 if current else self.start_block
+        first, events = start, 0
+        while start <= safe:
+            end = min(start + self.chunk_size - 1, safe)
+            end_hash = self._block_hash(end)
+            logs = self._logs(start, end)
+            self.fault("scan.before_commit")
+            with self.db.transaction() as session:
+                for entry in logs:
+                    events += self._record(session, entry)
+                session.merge(tables.ScannedBlock(block_number=end, block_hash=end_hash))
+                session.merge(
+                    tables.ChainCursor(name=CURSOR_NAME, block_number=end, block_hash=end_hash)
+                )
+                session.execute(
+                    delete(tables.ScannedBlock).where(
+                        tables.ScannedBlock.block_number
+                        < end - KEEP_SCANNED_BLOCKS * self.chunk_size
+                    )
+                )
+            CURSOR_BLOCK.set(end)
+            start = end + 1
+        return ScanReport(first, max(first - 1, safe), events, reorg)
+
+    def _logs(self, start: int, end: int) -> list[LogReceipt]:
+        address = self.contract.address
+        own = _topic(self.economy)
+        queries: list[list[Any]] = [
+            [
+                [
+                    self._topic_of(n)
+                    for n in ("DocumentAnchored", "DocumentAmended", "DocumentRevoked")
+                ],
+                None,
+                None,
+                own,
+            ],
+            [self._topic_of("DocumentAcknowledged"), None, own],
+            [self._topic_of("TransitCheckpointRecorded")],
+        ]
+        logs: list[LogReceipt] = []
+        for topics in queries:
+            logs.extend(
+                self.w3.eth.get_logs(
+                    {"address": address, "fromBlock": start, "toBlock": end, "topics": topics}
+                )
+            )
+        logs.sort(key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
+        return logs
+
+    def _record(self, session: Session, entry: LogReceipt) -> int:
+        tx_hash, log_index = _hex(entry["transactionHash"]), int(entry["logIndex"])
+        exists = session.scalar(
+            select(tables.ChainEvent.id).where(
+                tables.ChainEvent.tx_hash == tx_hash, tables.ChainEvent.log_index == log_index
+            )
+        )
+        if exists is not None:
+            return 0
+        name = self._topics["0x" + _hex(entry["topics"][0])]
+        args = self._events[name].process_log(entry)["args"]
+        doc_id = bytes(args["id"])
+        doc_hex = _hex(doc_id)
+        block = int(entry["blockNumber"])
+        version: int | None = None
+        economy: str | None = None
+        data: dict[str, Any] = {}
+        if name == "DocumentAnchored":
+            version = 1
+        elif name == "DocumentAmended":
+            version = int(args["version"])
+        elif name == "DocumentRevoked":
+            data = {"reason": int(args["reasonCode"])}
+            for row in session.scalars(
+                select(tables.Processing).where(
+                    tables.Processing.document_id == doc_hex,
+                    tables.Processing.state.in_([State.PENDING, State.ASSESSED]),
+                )
+            ):
+                row.state = State.REVOKED
+                DOCUMENTS_PROCESSED.labels(State.REVOKED).inc()
+        elif name == "DocumentAcknowledged":
+            version = int(args["version"])
+            economy = bytes(args["acknowledger"]).decode()
+            session.merge(
+                tables.Acknowledgement(
+                    document_id=doc_hex,
+                    version=version,
+                    acknowledger=economy,
+                    issuer=bytes(args["issuer"]).decode(),
+                    lane=int(args["lane"]),
+                    reasons_commitment=_hex(args["reasonsCommitment"]),
+                    reasons_digest=_hex(args["reasonsDigest"]),
+                    block_number=block,
+                    tx_hash=tx_hash,
+                )
+            )
+        elif name == "TransitCheckpointRecorded":
+            economy = bytes(args["economy"]).decode()
+            data = {"kind": int(args["kind"]), "position": int(args["position"])}
+        session.add(
+            tables.ChainEvent(
+                tx_hash=tx_hash,
+                log_index=log_index,
+                block_number=block,
+                block_hash=_hex(entry["blockHash"]),
+                event=name,
+                document_id=doc_hex,
+                version=version,
+                economy=economy,
+                data=json.dumps(data),
+            )
+        )
+        is_version = name in ("DocumentAnchored", "DocumentAmended") and version is not None
+        if is_version and session.get(tables.Processing, (doc_hex, version)) is None:
+            parsed = parse_document_id(doc_id)
+            session.add(
+                tables.Processing(
+                    document_id=doc_hex,
+                    version=version,
+                    doc_type=int(parsed.doc_type),
+                    issuer=parsed.economy,
+                    state=State.PENDING,
+                    event_block=block,
+                    event_tx_hash=tx_hash,
+                )
+            )
+            session.flush()
+        EVENTS_SEEN.labels(name).inc()
+        return 1
+
+    # ---------------------------------------------------------------- processing
+
+    def process_pending(self, limit: int | None = None) -> int:
+        """Advance every unfinished (document, version); returns how many were touched."""
+        with self.db.sessions() as session:
+            query = (
+                select(tables.Processing.document_id, tables.Processing.version)
+                .where(tables.Processing.state.in_([State.PENDING, State.ASSESSED]))
+                .order_by(tables.Processing.event_block, tables.Processing.document_id)
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            keys = list(session.execute(query).all())
+        for doc_hex, version in keys:
+            self.process(doc_hex, version)
+        return len(keys)
+
+    def poll_once(self) -> ScanReport:
+        report = self.scan_once()
+        self.process_pending()
+        return report
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Poll until `stop` is set; errors are logged and retried next round."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except InjectedFault:
+                raise
+            except Exception:
+                PROCESSING_ERRORS.inc()
+                log.exception("listener.poll_failed")
+            stop.wait(interval)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while a version is processed; hold it to change a version from outside."""
+        return self._lock
+
+    def process(self, doc_hex: str, version: int) -> str:
+        """Advance one (document, version) as far as it goes; returns its state."""
+        with self._lock:
+            return self._process(doc_hex, version)
+
+    def _process(self, doc_hex: str, version: int) -> str:
+        with self.db.sessions() as session:
+            row = session.get(tables.Processing, (doc_hex, version))
+            state = row.state if row else None
+        if state == State.PENDING:
+            state = self._assess(doc_hex, version)
+        if state == State.ASSESSED:
+            state = self._acknowledge(doc_hex, version)
+        return state or ""
+
+    def _fail_attempt(self, doc_hex: str, version: int, error: str) -> str:
+        PROCESSING_ERRORS.inc()
+        with self.db.transaction() as session:
+            row = session.get(tables.Processing, (doc_hex, version))
+            assert row is not None
+            row.attempts += 1
+            row.last_error = error
+            if row.attempts >= self.max_attempts:
+                row.state = State.FAILED
+                DOCUMENTS_PROCESSED.labels(State.FAILED).inc()
+                log.error("listener.gave_up", document=doc_hex, version=version, error=error)
+            return row.state
+
+    def _assess(self, doc_hex: str, version: int) -> str:
+        doc_id = bytes.fromhex(doc_hex)
+        self.fault("process.before_fetch")
+        try:
+            verified = self.fetcher.fetch_and_verify(doc_id, version)
+        except VerificationError as exc:
+            check = str(getattr(exc, "check", "") or str(exc).split(":", 1)[0])
+            with self.db.transaction() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                assert row is not None
+                row.state = State.VERIFICATION_FAILED
+                row.last_error = str(exc)
+                session.add(
+                    tables.VerificationFailure(
+                        document_id=doc_hex, version=version, check=check, message=str(exc)
+                    )
+                )
+            VERIFICATION_FAILURES.labels(check).inc()
+            DOCUMENTS_PROCESSED.labels(State.VERIFICATION_FAILED).inc()
+            log.error(
+                "listener.verification_failed",
+                document=doc_hex,
+                version=version,
+                check=check,
+                error=str(exc),
+            )
+            return State.VERIFICATION_FAILED
+        except Exception as exc:  # IPFS or chain trouble: try again next round
+            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+        if verified.provenance.revoked:
+            with self.db.transaction() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                assert row is not None
+                row.state = State.REVOKED
+            DOCUMENTS_PROCESSED.labels(State.REVOKED).inc()
+            return State.REVOKED
+        assessment = self.engine.assess(self._context(doc_id, version, verified))
+        self.fault("process.after_hooks")
+        reasons = assessment.reasons()
+        reasons_commitment = commit(dict(reasons), REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION)
+        try:
+            with self.db.transaction() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                if row is None or row.state != State.PENDING:  # a concurrent worker got there first
+                    return row.state if row else ""
+                row.state = State.ASSESSED
+                row.lane = int(assessment.lane)
+                row.reference = verified.document.reference
+                row.document_json = json.dumps(verified.document_json, sort_keys=True)
+                session.add(
+                    tables.RiskOutcome(
+                        document_id=doc_hex,
+                        version=version,
+                        lane=int(assessment.lane),
+                        score=assessment.score,
+                        reasons=json.dumps(reasons, sort_keys=True),
+                        hooks=",".join(assessment.hooks),
+                        reasons_commitment=_hex(reasons_commitment.root),
+                        reasons_salt=json.dumps(
+                            {k: v.hex() for k, v in reasons_commitment.salts.items()}
+                        ),
+                        reasons_digest="",
+                    )
+                )
+                self._record_values(session, doc_hex, version, verified)
+                enqueue(
+                    session,
+                    self.webhooks,
+                    "0x" + doc_hex,
+                    version,
+                    self._webhook_body(doc_hex, version, verified, assessment),
+                )
+        except IntegrityError:  # another worker (process) recorded this version first
+            with self.db.sessions() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                return row.state if row else ""
+        self.fault("process.after_assess")
+        return State.ASSESSED
+
+    def _webhook_body(
+        self, doc_hex: str, version: int, verified: VerifiedDocument, assessment: Assessment
+    ) -> dict[str, object]:
+        return {
+            "economy": self.economy,
+            "document_id": "0x" + doc_hex,
+            "version": version,
+            "doc_type": verified.document.document_type.name,
+            "issuer": verified.provenance.issuer_economy,
+            "reference": verified.document.reference,
+            "assessment": assessment.reasons(),
+        }
+
+    def _record_values(
+        self, session: Session, doc_hex: str, version: int, verified: VerifiedDocument
+    ) -> None:
+        for index, subheading, currency, value in unit_values(verified.document):
+            session.add(
+                tables.ValueHistory(
+                    hs_subheading=subheading,
+                    origin=verified.provenance.issuer_economy,
+                    currency=currency,
+                    unit_value=value,
+                    document_id=doc_hex,
+                    version=version,
+                    item=index,
+                )
+            )
+
+    def _context(self, doc_id: bytes, version: int, verified: VerifiedDocument) -> RiskContext:
+        def recognition(operator_economy: str, operator_id: bytes) -> Recognition:
+            return self.ledger.aeo.recognition(operator_economy, operator_id, self.economy)
+
+        def history(subheading: str, origin: str, currency: str) -> list[float]:
+            with self.db.sessions() as session:
+                return list(
+                    session.scalars(
+                        select(tables.ValueHistory.unit_value).where(
+                            tables.ValueHistory.hs_subheading == subheading,
+                            tables.ValueHistory.origin == origin,
+                            tables.ValueHistory.currency == currency,
+                            tables.ValueHistory.document_id != doc_id.hex(),
+                        )
+                    )
+                )
+
+        def linked_manifest(issuer: str, reference: str) -> PreArrivalManifest | None:
+            with self.db.sessions() as session:
+                row = session.scalars(
+                    select(tables.Processing)
+                    .where(
+                        tables.Processing.issuer == issuer,
+                        tables.Processing.reference == reference,
+                        tables.Processing.doc_type == 1,
+                        tables.Processing.document_json.is_not(None),
+                    )
+                    .order_by(tables.Processing.version.desc())
+                ).first()
+            if row is None or row.document_json is None:
+                return None
+            model = parse_document(1, json.loads(row.document_json))
+            return model if isinstance(model, PreArrivalManifest) else None
+
+        checkpoints = [
+            Checkpoint(c.economy, int(c.kind), int(c.position))
+            for c in verified.provenance.checkpoints
+        ]
+        return RiskContext(
+            economy=self.economy,
+            document_id=doc_id,
+            version=version,
+            document=verified.document,
+            issuer_economy=verified.provenance.issuer_economy,
+            now=self.clock(),
+            recognition=recognition,
+            unit_values=history,
+            linked_manifest=linked_manifest,
+            checkpoints=checkpoints,
+        )
+
+    # ------------------------------------------------------------ acknowledging
+
+    def _mark_acknowledged(self, doc_hex: str, version: int, tx_hash: str | None) -> str:
+        with self.db.transaction() as session:
+            row = session.get(tables.Processing, (doc_hex, version))
+            assert row is not None
+            if row.state != State.ACKNOWLEDGED:
+                row.state = State.ACKNOWLEDGED
+                row.ack_tx_hash = tx_hash
+                DOCUMENTS_PROCESSED.labels(State.ACKNOWLEDGED).inc()
+        return State.ACKNOWLEDGED
+
+    def _acknowledge(self, doc_hex: str, version: int) -> str:
+        doc_id = bytes.fromhex(doc_hex)
+        try:
+            lane_on_chain, _ = self.registry.acknowledgement(doc_id, version, self.economy)
+        except Exception as exc:
+            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+        if lane_on_chain is not None:  # sent before a crash, or by another worker
+            return self._mark_acknowledged(doc_hex, version, None)
+        with self.db.sessions() as session:
+            outcome = session.get(tables.RiskOutcome, (doc_hex, version))
+            row = session.get(tables.Processing, (doc_hex, version))
+        assert outcome is not None and row is not None
+        try:
+            digest = self._share_reasons(doc_id, version, row.issuer, outcome)
+            self.fault("process.before_ack")
+            receipt = self.registry.acknowledge(
+                doc_id,
+                version,
+                Lane(outcome.lane),
+                bytes.fromhex(outcome.reasons_commitment),
+                digest,
+            )
+        except ContractRuleError as exc:
+            if exc.rule == "RegistryAlreadyAcknowledged":
+                return self._mark_acknowledged(doc_hex, version, None)
+            if exc.rule == "RegistryDocumentRevoked":
+                with self.db.transaction() as session:
+                    r = session.get(tables.Processing, (doc_hex, version))
+                    assert r is not None
+                    r.state = State.REVOKED
+                return State.REVOKED
+            return self._fail_attempt(doc_hex, version, str(exc))
+        except InjectedFault:
+            raise
+        except Exception as exc:
+            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+        self.fault("process.after_ack")
+        ACKNOWLEDGEMENTS_SENT.labels(Lane(outcome.lane).name).inc()
+        with self.db.transaction() as session:
+            stored = session.get(tables.RiskOutcome, (doc_hex, version))
+            assert stored is not None
+            stored.reasons_digest = digest.hex()
+        return self._mark_acknowledged(doc_hex, version, _hex(HexBytes(receipt["transactionHash"])))
+
+    def _share_reasons(
+        self, doc_id: bytes, version: int, issuer: str, outcome: tables.RiskOutcome
+    ) -> bytes:
+        """Seal the reasons (with their salts) for the issuer and us; 0 when policy says no."""
+        if self.ipfs is None or not self.share_reasons_with(issuer):
+            return ZERO32
+        recipients = {}
+        for economy in {issuer, self.economy}:
+            info = self.ledger.consortium.member(economy)
+            recipients[economy] = RecipientKey(info.encryption_key, info.key_version)
+        salts = {k: bytes.fromhex(v) for k, v in json.loads(outcome.reasons_salt).items()}
+        payload = DocumentPayload(
+            REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION, json.loads(outcome.reasons), salts
+        )
+        envelope = seal(payload.to_bytes(), recipients, EnvelopeContext(doc_id, version))
+        return cid_to_digest(self.ipfs.add_bytes(envelope))
+
+
+def processing_counts(db: Database) -> dict[str, int]:
+    with db.sessions() as session:
+        rows = session.execute(
+            select(tables.Processing.state, func.count()).group_by(tables.Processing.state)
+        ).all()
+    return {state: int(count) for state, count in rows}

@@ -1,0 +1,162 @@
+"""The listener end to end: real anvil, real embedded IPFS nodes, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger_client.errors import VerificationError
+from manifests import PreArrivalManifest
+from manifests.generate import generate_linked_co, generate_manifest
+from node import db as tables
+from node.db import Database
+from node.listener import State, processing_counts
+from node.reasons import open_shared_reasons
+from node.settings import WebhookTarget
+from tests.node.network import Network, count_hook_runs, make_listener
+
+
+def _manifest(seed: int, origin: str = "KZ", destination: str = "UZ") -> PreArrivalManifest:
+    return generate_manifest(seed, origin=origin, destination=destination)
+
+
+def _wait_blocks(w3, n: int) -> None:  # type: ignore[no-untyped-def]
+    target = w3.eth.block_number + n
+    while w3.eth.block_number < target:
+        time.sleep(0.05)
+
+
+def test_manifest_and_linked_co_are_assessed_once_and_acknowledged(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    kz, uz, az = network["KZ"], network["UZ"], network["AZ"]
+    start = network.w3.eth.block_number + 1
+    manifest = _manifest(101)
+    co = generate_linked_co(manifest)
+    m = kz.pipeline.submit(manifest)
+    c = kz.pipeline.submit(co)
+    uz_db, kz_db, az_db = database("uz"), database("kz"), database("az")
+    hook_target = WebhookTarget(name="risk-sys", url="http://127.0.0.1:9/", secret="s" * 20)
+    uz_listener = make_listener(
+        uz, uz_db, start_block=start, share_reasons_with=lambda _: True, webhooks=[hook_target]
+    )
+    az_listener = make_listener(az, az_db, start_block=start)
+    hook_runs: list[str] = []
+    count_hook_runs(uz_listener, hook_runs)
+    uz_listener.poll_once()
+    uz_listener.poll_once()  # a second round changes nothing
+    make_listener(uz, uz_db, start_block=start).poll_once()  # nor does a restart
+    az_listener.poll_once()
+    assert sorted(hook_runs) == sorted(f"{r.document_id}:1" for r in (m, c))
+    with uz_db.sessions() as s:
+        outcomes = {(o.document_id, o.version): o for o in s.scalars(select(tables.RiskOutcome))}
+    assert set(outcomes) == {
+        (m.document_id.removeprefix("0x"), 1),
+        (c.document_id.removeprefix("0x"), 1),
+    }
+    assert processing_counts(uz_db) == {State.ACKNOWLEDGED: 2}
+    assert processing_counts(az_db) == {}  # nothing addressed to AZ
+    for receipt in (m, c):
+        lane, _ = uz.ledger.registry.acknowledgement(receipt.document_id_bytes, 1, "UZ")
+        assert lane is not None
+        assert int(lane) == outcomes[(receipt.document_id.removeprefix("0x"), 1)].lane
+    co_reasons = json.loads(outcomes[(c.document_id.removeprefix("0x"), 1)].reasons)
+    assert not [f for f in co_reasons["findings"] if f["rule"].startswith("linked.")]
+    _wait_blocks(network.w3, 1)
+    kz_listener = make_listener(kz, kz_db, start_block=start)
+    kz_listener.poll_once()
+    with kz_db.sessions() as s:
+        acks = list(s.scalars(select(tables.Acknowledgement)))
+    assert {(a.document_id, a.acknowledger) for a in acks} == {
+        (m.document_id.removeprefix("0x"), "UZ"),
+        (c.document_id.removeprefix("0x"), "UZ"),
+    }
+    assert all(a.reasons_digest != "00" * 32 for a in acks)
+    with uz_db.sessions() as s:
+        deliveries = {d.idempotency_key for d in s.scalars(select(tables.WebhookDelivery))}
+    assert deliveries == {f"{r.document_id}:1:risk-sys" for r in (m, c)}
+    for ack in acks:  # the issuer opens the shared reasons and checks them against the chain
+        reasons = open_shared_reasons(
+            kz.ipfs,
+            "KZ",
+            kz.key,
+            bytes.fromhex(ack.document_id),
+            ack.version,
+            bytes.fromhex(ack.reasons_commitment),
+            bytes.fromhex(ack.reasons_digest),
+        )
+        assert reasons == json.loads(outcomes[(ack.document_id, 1)].reasons)
+    with pytest.raises(VerificationError):
+        open_shared_reasons(
+            kz.ipfs,
+            "KZ",
+            kz.key,
+            bytes.fromhex(acks[0].document_id),
+            1,
+            b"\x01" * 32,  # not the committed reasons
+            bytes.fromhex(acks[0].reasons_digest),
+        )
+
+
+def test_revoked_before_processing_is_not_assessed(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    kz, uz = network["KZ"], network["UZ"]
+    start = network.w3.eth.block_number + 1
+    receipt = kz.pipeline.submit(_manifest(303))
+    kz.pipeline.revoke(receipt.document_id_bytes, 2)
+    db = database("uz-revoked")
+    make_listener(uz, db, start_block=start).poll_once()
+    with db.sessions() as s:
+        row = s.get(tables.Processing, (receipt.document_id.removeprefix("0x"), 1))
+        outcomes = s.scalar(select(func.count()).select_from(tables.RiskOutcome))
+    assert row is not None and row.state == State.REVOKED
+    assert outcomes == 0
+    assert uz.ledger.registry.acknowledgement(receipt.document_id_bytes, 1, "UZ")[0] is None
+
+
+def test_unverifiable_document_is_recorded_and_alerted_and_no_hook_runs(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    import os
+
+    from ledger_client.commitment import commit
+    from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
+    from ledger_client.ipfs import cid_to_digest
+    from ledger_client.provenance import DocumentPayload
+    from ledger_client.records import DocType, Record, document_id
+    from node.metrics import VERIFICATION_FAILURES
+
+    kz, uz = network["KZ"], network["UZ"]
+    manifest = _manifest(202)
+    doc = manifest.model_dump(mode="json")
+    serial = 10**12 + int.from_bytes(os.urandom(4), "big")
+    doc_id = document_id("KZ", DocType.PRE_ARRIVAL_MANIFEST, serial)
+    committed = commit(doc, 1, manifest.schema_version)
+    payload = DocumentPayload(1, manifest.schema_version, doc, committed.salts).to_bytes()
+    keys = {e: RecipientKey(network[e].key.public_key_bytes, 1) for e in ("KZ", "UZ")}
+    digest = cid_to_digest(kz.ipfs.add_bytes(seal(payload, keys, EnvelopeContext(doc_id, 1))))
+    wrong_commitment = os.urandom(32)  # the chain names a commitment the payload does not have
+    kz.ledger.registry.anchor(
+        serial, Record(DocType.PRE_ARRIVAL_MANIFEST, wrong_commitment, digest, ("UZ",))
+    )
+    before = VERIFICATION_FAILURES.labels("commitment")._value.get()
+    uz_db = database("uz-verify")
+    calls: list[str] = []
+    listener = make_listener(uz, uz_db)
+    count_hook_runs(listener, calls)
+    listener.poll_once()
+    with uz_db.sessions() as s:
+        failures = list(s.scalars(select(tables.VerificationFailure)))
+        row = s.get(tables.Processing, (doc_id.hex(), 1))
+        outcome = s.get(tables.RiskOutcome, (doc_id.hex(), 1))
+    assert [f.check for f in failures if f.document_id == doc_id.hex()] == ["commitment"]
+    assert row is not None and row.state == State.VERIFICATION_FAILED
+    assert outcome is None
+    assert f"0x{doc_id.hex()}:1" not in calls
+    assert VERIFICATION_FAILURES.labels("commitment")._value.get() == before + 1
+    assert uz.ledger.registry.acknowledgement(doc_id, 1, "UZ")[0] is None

@@ -1,0 +1,110 @@
+"""Reorgs: anvil's evm_snapshot / evm_revert (IN TESTS ONLY) rewrite recent blocks.
+
+The module runs on its own anvil with interval mining switched off, so every
+block is made on purpose and the test is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from devnet.anvil import AnvilChain
+from ledger_client.chain import connect
+from manifests.generate import generate_manifest
+from node import db as tables
+from node.db import Database
+from node.listener import State, processing_counts
+from node.metrics import REORGS
+from tests.node.network import Network, build_network, make_listener
+
+
+@pytest.fixture(scope="module")
+def chain(own_anvil: AnvilChain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    w3 = connect(own_anvil.rpc_url)
+    net, nodes = build_network(w3, tmp_path_factory.mktemp("reorg"), ("KZ", "UZ"))
+    w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    yield net
+    for member in net.members.values():
+        member.ipfs.close()
+    for node in nodes:
+        node.stop()
+
+
+def _rpc(net: Network, method: str, *params: object) -> object:
+    response = net.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in response, response
+    return response["result"]
+
+
+def _revert(net: Network, snapshot: object) -> None:
+    _rpc(net, "evm_revert", snapshot)
+    for member in net.members.values():  # their transactions after the snapshot are gone
+        assert member.ledger.sender is not None
+        member.ledger.sender.resync_nonce()
+
+
+def _events(db: Database) -> int:
+    with db.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(tables.ChainEvent)) or 0)
+
+
+def test_unconfirmed_document_is_never_acted_on(
+    chain: Network, database: Callable[[str], Database]
+) -> None:
+    db = database("uz-unconfirmed")
+    start = chain.w3.eth.block_number + 1
+    listener = make_listener(chain["UZ"], db, start_block=start, confirmations=2)
+    snapshot = _rpc(chain, "evm_snapshot")
+    receipt = chain["KZ"].pipeline.submit(generate_manifest(301, origin="KZ", destination="UZ"))
+    assert chain.w3.eth.block_number == receipt.block_number  # the tip: 0 confirmations
+    listener.poll_once()
+    assert processing_counts(db) == {} and _events(db) == 0
+    _revert(chain, snapshot)  # the block with the document is gone
+    for _ in range(3):
+        _rpc(chain, "evm_mine")
+    listener.poll_once()
+    assert processing_counts(db) == {} and _events(db) == 0
+    cursor = listener.cursor()
+    assert cursor is not None
+    assert cursor[0] == chain.w3.eth.block_number - 2
+    assert cursor[1] == bytes(chain.w3.eth.get_block(cursor[0])["hash"]).hex()
+    assert (
+        chain["UZ"].ledger.registry.acknowledgement(receipt.document_id_bytes, 1, "UZ")[0] is None
+    )
+
+
+def test_deep_reorg_rewinds_the_cursor_and_drops_what_was_not_acted_on(
+    chain: Network, database: Callable[[str], Database]
+) -> None:
+    db = database("uz-deep")
+    start = chain.w3.eth.block_number + 1
+    listener = make_listener(chain["UZ"], db, start_block=start, confirmations=0)
+    _rpc(chain, "evm_mine")
+    listener.scan_once()
+    fork_point = listener.cursor()
+    assert fork_point is not None
+    snapshot = _rpc(chain, "evm_snapshot")
+    kept = chain["KZ"].pipeline.submit(generate_manifest(302, origin="KZ", destination="UZ"))
+    listener.scan_once()  # recorded, not yet processed
+    assert processing_counts(db) == {State.PENDING: 1}
+    orphaned_cursor = listener.cursor()
+    assert orphaned_cursor is not None and orphaned_cursor[0] == kept.block_number
+    reorgs_before = REORGS._value.get()
+    _revert(chain, snapshot)
+    for _ in range(2):
+        _rpc(chain, "evm_mine")  # a longer replacement branch without the document
+    report = listener.scan_once()
+    assert report.reorg
+    assert REORGS._value.get() == reorgs_before + 1
+    assert processing_counts(db) == {} and _events(db) == 0
+    cursor = listener.cursor()
+    assert cursor is not None
+    assert cursor[0] == chain.w3.eth.block_number
+    assert cursor[1] == bytes(chain.w3.eth.get_block(cursor[0])["hash"]).hex()
+    assert cursor[1] != orphaned_cursor[1] or cursor[0] != orphaned_cursor[0]
+    listener.process_pending()
+    assert chain["UZ"].ledger.registry.acknowledgement(kept.document_id_bytes, 1, "UZ")[0] is None
