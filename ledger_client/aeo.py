@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from web3.contract import Contract
 from web3.types import TxReceipt
 
-from ledger_client.chain import TransactionSender, as_chain_error
-from ledger_client.errors import ConfigurationError
+from ledger_client.contract_client import ContractClient
 from ledger_client.records import economy_bytes
 
 
@@ -33,59 +31,47 @@ class Recognition:
     basis: RecognitionBasis
 
 
-class AeoClient:
-    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = contract
-        self.sender = sender
-
-    def _send(self) -> TransactionSender:
-        if self.sender is None:
-            raise ConfigurationError("this client was opened read-only; give it a signing account")
-        return self.sender
-
+class AeoClient(ContractClient):
     def register_operator(
         self, operator_id: bytes, tier: int, valid_from: int, valid_until: int
     ) -> TxReceipt:
-        return self._send().transact(
+        return self._transact(
             self.contract.functions.registerOperator(operator_id, tier, valid_from, valid_until)
         )
 
     def renew_operator(
         self, operator_id: bytes, tier: int, valid_from: int, valid_until: int
     ) -> TxReceipt:
-        return self._send().transact(
+        return self._transact(
             self.contract.functions.renewOperator(operator_id, tier, valid_from, valid_until)
         )
 
     def suspend_operator(self, operator_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.suspendOperator(operator_id))
+        return self._transact(self.contract.functions.suspendOperator(operator_id))
 
     def reinstate_operator(self, operator_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.reinstateOperator(operator_id))
+        return self._transact(self.contract.functions.reinstateOperator(operator_id))
 
     def revoke_operator(self, operator_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.revokeOperator(operator_id))
+        return self._transact(self.contract.functions.revokeOperator(operator_id))
 
     def approve_mra(self, partner: str) -> TxReceipt:
-        return self._send().transact(self.contract.functions.approveMra(economy_bytes(partner)))
+        return self._transact(self.contract.functions.approveMra(economy_bytes(partner)))
 
     def terminate_mra(self, partner: str) -> TxReceipt:
-        return self._send().transact(self.contract.functions.terminateMra(economy_bytes(partner)))
+        return self._transact(self.contract.functions.terminateMra(economy_bytes(partner)))
 
     def create_programme(self, programme_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.createProgramme(programme_id))
+        return self._transact(self.contract.functions.createProgramme(programme_id))
 
     def join_programme(self, programme_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.joinProgramme(programme_id))
+        return self._transact(self.contract.functions.joinProgramme(programme_id))
 
     def leave_programme(self, programme_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.leaveProgramme(programme_id))
+        return self._transact(self.contract.functions.leaveProgramme(programme_id))
 
     def operator_status(self, economy: str, operator_id: bytes) -> OperatorStatus:
-        try:
-            info = self.contract.functions.operator(economy_bytes(economy), operator_id).call()
-        except Exception as exc:
-            raise as_chain_error(exc) from exc
+        info = self._call(self.contract.functions.operator(economy_bytes(economy), operator_id))
         return OperatorStatus(info[0])
 
     def recognition(

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from ledger_client.chain import TransactionSender, as_chain_error
-from ledger_client.errors import ConfigurationError
+from ledger_client.contract_client import ContractClient
 from ledger_client.records import economy_bytes
 
 
@@ -60,30 +58,15 @@ def _economy(raw: bytes) -> str:
     return raw.decode("ascii") if raw != b"\x00\x00" else ""
 
 
-class ConsortiumClient:
-    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = contract
-        self.sender = sender
-
-    def _send(self) -> TransactionSender:
-        if self.sender is None:
-            raise ConfigurationError("this client was opened read-only; give it a signing account")
-        return self.sender
-
-    def _call(self, fn: object) -> object:
-        try:
-            return fn.call()  # type: ignore[attr-defined]
-        except Exception as exc:
-            raise as_chain_error(exc) from exc
-
+class ConsortiumClient(ContractClient):
     # -- reads ------------------------------------------------------------------
     def members(self) -> list[str]:
-        return [_economy(e) for e in self._call(self.contract.functions.members())]  # type: ignore[attr-defined]
+        return [_economy(e) for e in self._call(self.contract.functions.members())]
 
     def member(self, economy: str) -> MemberInfo:
         status, key_version, key, admitted_at, accounts = self._call(
             self.contract.functions.member(economy_bytes(economy))
-        )  # type: ignore[misc]
+        )
         return MemberInfo(
             economy, MemberStatus(status), key_version, bytes(key), admitted_at, tuple(accounts)
         )
@@ -92,26 +75,24 @@ class ConsortiumClient:
         """Status of an economy, NONE if it was never admitted."""
         return MemberStatus(
             self._call(self.contract.functions.memberStatus(economy_bytes(economy)))
-        )  # type: ignore[call-overload]
+        )
 
     def economy_of(self, account: str) -> str:
         """The active economy an account signs for (raises ConsortiumNotActiveMember)."""
-        return _economy(self._call(self.contract.functions.activeEconomyOf(account)))  # type: ignore[arg-type]
+        return _economy(self._call(self.contract.functions.activeEconomyOf(account)))
 
     def encryption_key(self, economy: str) -> tuple[bytes, int]:
-        key, version = self._call(self.contract.functions.encryptionKey(economy_bytes(economy)))  # type: ignore[misc]
+        key, version = self._call(self.contract.functions.encryptionKey(economy_bytes(economy)))
         return bytes(key), int(version)
 
     def encryption_key_at(self, economy: str, key_version: int) -> bytes:
         return bytes(
-            self._call(  # type: ignore[arg-type]
-                self.contract.functions.encryptionKeyAt(economy_bytes(economy), key_version)
-            )
+            self._call(self.contract.functions.encryptionKeyAt(economy_bytes(economy), key_version))
         )
 
     def proposal(self, proposal_id: int) -> ProposalInfo:
         p = self._call(self.contract.functions.proposal(proposal_id))
-        kind, status, proposer, target, _bps, yes, no, _created, deadline, _key, _accts = p  # type: ignore[misc]
+        kind, status, proposer, target, _bps, yes, no, _created, deadline, _key, _accts = p
         return ProposalInfo(
             proposal_id,
             kind,
@@ -124,7 +105,7 @@ class ConsortiumClient:
         )
 
     def required_votes(self) -> int:
-        return int(self._call(self.contract.functions.requiredVotes()))  # type: ignore[call-overload]
+        return int(self._call(self.contract.functions.requiredVotes()))
 
     # -- governance -------------------------------------------------------------
     def _proposal_id(self, receipt: TxReceipt) -> int:
@@ -132,7 +113,7 @@ class ConsortiumClient:
         return int(events[0]["args"]["proposalId"])
 
     def propose_add_member(self, economy: str, encryption_key: bytes, accounts: list[str]) -> int:
-        receipt = self._send().transact(
+        receipt = self._transact(
             self.contract.functions.proposeAddMember(
                 economy_bytes(economy), encryption_key, accounts
             )
@@ -141,33 +122,25 @@ class ConsortiumClient:
 
     def propose_suspend_member(self, economy: str) -> int:
         return self._proposal_id(
-            self._send().transact(
-                self.contract.functions.proposeSuspendMember(economy_bytes(economy))
-            )
+            self._transact(self.contract.functions.proposeSuspendMember(economy_bytes(economy)))
         )
 
     def propose_reinstate_member(self, economy: str) -> int:
         return self._proposal_id(
-            self._send().transact(
-                self.contract.functions.proposeReinstateMember(economy_bytes(economy))
-            )
+            self._transact(self.contract.functions.proposeReinstateMember(economy_bytes(economy)))
         )
 
     def propose_remove_member(self, economy: str) -> int:
         return self._proposal_id(
-            self._send().transact(
-                self.contract.functions.proposeRemoveMember(economy_bytes(economy))
-            )
+            self._transact(self.contract.functions.proposeRemoveMember(economy_bytes(economy)))
         )
 
     def propose_quorum(self, quorum_bps: int) -> int:
-        return self._proposal_id(
-            self._send().transact(self.contract.functions.proposeQuorum(quorum_bps))
-        )
+        return self._proposal_id(self._transact(self.contract.functions.proposeQuorum(quorum_bps)))
 
     def propose_recovery(self, economy: str, encryption_key: bytes, accounts: list[str]) -> int:
         return self._proposal_id(
-            self._send().transact(
+            self._transact(
                 self.contract.functions.proposeRecovery(
                     economy_bytes(economy), encryption_key, accounts
                 )
@@ -175,22 +148,20 @@ class ConsortiumClient:
         )
 
     def vote(self, proposal_id: int, support: bool) -> TxReceipt:
-        return self._send().transact(self.contract.functions.vote(proposal_id, support))
+        return self._transact(self.contract.functions.vote(proposal_id, support))
 
     # -- self-service -----------------------------------------------------------
     def rotate_encryption_key(self, encryption_key: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.rotateEncryptionKey(encryption_key))
+        return self._transact(self.contract.functions.rotateEncryptionKey(encryption_key))
 
     def add_account(self, account: str) -> TxReceipt:
-        return self._send().transact(self.contract.functions.addAccount(account))
+        return self._transact(self.contract.functions.addAccount(account))
 
     def remove_account(self, account: str) -> TxReceipt:
-        return self._send().transact(self.contract.functions.removeAccount(account))
+        return self._transact(self.contract.functions.removeAccount(account))
 
     def register_authority(self, authority_id: bytes, signer: str) -> TxReceipt:
-        return self._send().transact(
-            self.contract.functions.registerAuthority(authority_id, signer)
-        )
+        return self._transact(self.contract.functions.registerAuthority(authority_id, signer))
 
     def revoke_authority(self, authority_id: bytes) -> TxReceipt:
-        return self._send().transact(self.contract.functions.revokeAuthority(authority_id))
+        return self._transact(self.contract.functions.revokeAuthority(authority_id))

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hexbytes import HexBytes
-from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from ledger_client.chain import TransactionSender, as_chain_error
-from ledger_client.errors import ConfigurationError, LedgerClientError
+from ledger_client.chain import TransactionSender
+from ledger_client.contract_client import ContractClient
+from ledger_client.errors import LedgerClientError
 from ledger_client.records import (
     CheckpointKind,
     DocStatus,
@@ -90,7 +90,7 @@ class AnchoredBatch:
     block_number: int
 
 
-class RegistryClient:
+class RegistryClient(ContractClient):
     def __init__(
         self,
         contract: Contract,
@@ -99,21 +99,11 @@ class RegistryClient:
         from_block: int = 0,
         proof_cache_size: int = 256,
     ) -> None:
-        self.contract = contract
-        self.sender = sender
+        super().__init__(contract, sender)
         self.from_block = from_block
         self._batches: OrderedDict[bytes, AnchoredBatch] = OrderedDict()
         self._cache_size = proof_cache_size
         self._cache_lock = threading.Lock()
-
-    @property
-    def w3(self) -> Web3:
-        return self.contract.w3
-
-    def _send(self) -> TransactionSender:
-        if self.sender is None:
-            raise ConfigurationError("this client was opened read-only; give it a signing account")
-        return self.sender
 
     # -- anchoring --------------------------------------------------------------
     def anchor_batch(
@@ -127,7 +117,7 @@ class RegistryClient:
         """Anchor documents with serials first_serial, first_serial+1, ... in one transaction."""
         packed = b"".join(r.pack() for r in records)
         call = self.contract.functions.anchorBatch(first_serial, authority_id, packed)
-        return self._batch_receipt(self._send().transact(call, gas=gas))
+        return self._batch_receipt(self._transact(call, gas=gas))
 
     def anchor(
         self,
@@ -139,7 +129,7 @@ class RegistryClient:
     ) -> BatchReceipt:
         """Anchor one document (the registry's single-document path)."""
         call = self.contract.functions.anchor(serial, authority_id, record.pack())
-        return self._batch_receipt(self._send().transact(call, gas=gas))
+        return self._batch_receipt(self._transact(call, gas=gas))
 
     def _batch_receipt(self, receipt: TxReceipt) -> BatchReceipt:
         batch = self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)[0][
@@ -239,15 +229,13 @@ class RegistryClient:
     # -- lifecycle ----------------------------------------------------------------
     def amend(self, doc_id: bytes, commitment: bytes, payload_digest: bytes) -> TxReceipt:
         proof = self.document_proof(doc_id)
-        return self._send().transact(
+        return self._transact(
             self.contract.functions.amend(doc_id, commitment, payload_digest, proof.as_tuple())
         )
 
     def revoke(self, doc_id: bytes, reason_code: int) -> TxReceipt:
         proof = self.document_proof(doc_id)
-        return self._send().transact(
-            self.contract.functions.revoke(doc_id, reason_code, proof.as_tuple())
-        )
+        return self._transact(self.contract.functions.revoke(doc_id, reason_code, proof.as_tuple()))
 
     def acknowledge(
         self,
@@ -258,7 +246,7 @@ class RegistryClient:
         reasons_digest: bytes = ZERO32,
     ) -> TxReceipt:
         proof = self.document_proof(doc_id)
-        return self._send().transact(
+        return self._transact(
             self.contract.functions.acknowledge(
                 doc_id, version, int(lane), reasons_commitment, reasons_digest, proof.as_tuple()
             )
@@ -266,16 +254,13 @@ class RegistryClient:
 
     def record_checkpoint(self, doc_id: bytes, kind: CheckpointKind) -> TxReceipt:
         proof = self.document_proof(doc_id)
-        return self._send().transact(
+        return self._transact(
             self.contract.functions.recordCheckpoint(doc_id, int(kind), proof.as_tuple())
         )
 
     # -- reads ----------------------------------------------------------------------
     def document_state(self, doc_id: bytes) -> DocumentState:
-        try:
-            s = self.contract.functions.documentState(doc_id).call()
-        except Exception as exc:
-            raise as_chain_error(exc) from exc
+        s = self._call(self.contract.functions.documentState(doc_id))
         materialized, doc_type, status, version, position, reason, _m_at, updated, revoked = s
         if not materialized:
             if not self.is_anchored(doc_id):
