@@ -210,7 +210,10 @@ def run() -> dict[str, Any]:
         chain.start()
         try:
             w3 = connect(chain.rpc_url)
-            fork = "anvil's default (latest) hardfork, where the EIP-7623 calldata floor applies but does not bind at these sizes"
+            fork = (
+                "anvil's default (latest) hardfork, where the EIP-7623 calldata floor "
+                "applies but does not bind at these sizes"
+            )
             rows = measure(w3)
         finally:
             chain.stop()
