@@ -18,16 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import AsyncWeb3, Web3
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import AsyncHTTPProvider, HTTPProvider, WebSocketProvider
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from ledger_client import contract_errors
 from ledger_client.errors import (
@@ -53,9 +53,11 @@ def connect(url: str, *, poa: bool = False, timeout: float = 30.0) -> Web3:
     return w3
 
 
-async def connect_async(url: str, *, poa: bool = False, timeout: float = 30.0) -> AsyncWeb3:
+async def connect_async(
+    url: str, *, poa: bool = False, timeout: float = 30.0
+) -> AsyncWeb3[Any]:
     """Connect to an HTTP or WebSocket endpoint for asynchronous use (subscriptions)."""
-    w3: AsyncWeb3
+    w3: AsyncWeb3[Any]
     if url.startswith(("ws://", "wss://")):
         w3 = await AsyncWeb3(WebSocketProvider(url, request_timeout=timeout))
     elif url.startswith(("http://", "https://")):
@@ -168,7 +170,8 @@ class TransactionSender:
             self._next_nonce = None
 
     # -- fees -----------------------------------------------------------------
-    def _fee_params(self) -> dict[str, int]:
+    def fee_params(self) -> dict[str, int]:
+        """Gas price fields for a new transaction (legacy 0 on free-gas networks)."""
         now = time.monotonic()
         fees = self._fees
         if fees is not None and now - fees.fetched_at < FEE_REFRESH_SECONDS:
@@ -188,25 +191,27 @@ class TransactionSender:
         return params
 
     # -- building and sending -------------------------------------------------
-    def estimate(self, call: ContractFunction) -> int:
+    def estimate(self, call: ContractFunction | ContractConstructor) -> int:
         try:
             return int(call.estimate_gas({"from": self.address}) * self.gas_margin)
         except Exception as exc:
             raise as_chain_error(exc) from exc
 
-    def build(self, call: ContractFunction, *, gas: int | None = None) -> TxParams:
+    def build(
+        self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
+    ) -> TxParams:
         tx: TxParams = {
             "from": self.address,
             "chainId": self.chain_id,
             "gas": gas if gas is not None else self.estimate(call),
-            **self._fee_params(),  # type: ignore[typeddict-item]
+            **self.fee_params(),  # type: ignore[typeddict-item]
         }
         return call.build_transaction(tx)
 
     def sign_and_send(self, tx: TxParams) -> HexBytes:
         """Assign a nonce, sign and send; retry once after a nonce resync."""
         for attempt in (1, 2):
-            tx["nonce"] = self._take_nonce()
+            tx["nonce"] = Nonce(self._take_nonce())
             signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
             try:
                 return self.w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -248,7 +253,9 @@ class TransactionSender:
             f"transaction {tx_hash.hex()} reverted in block {receipt['blockNumber']}"
         )
 
-    def transact(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+    def transact(
+        self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
+    ) -> TxReceipt:
         """Build, sign, send one transaction and wait for its successful receipt."""
         return self.wait(self.sign_and_send(self.build(call, gas=gas)))
 

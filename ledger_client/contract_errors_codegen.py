@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger_client.compiler import ContractArtifact
 

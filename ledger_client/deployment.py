@@ -18,7 +18,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger_client.chain import TransactionSender, as_chain_error
+from ledger_client.chain import TransactionSender
 from ledger_client.compiler import CONTRACT_NAMES, load_artifact
 from ledger_client.errors import ConfigurationError, TransactionFailedError
 
@@ -112,15 +112,7 @@ def deploy_contract(sender: TransactionSender, name: str, *args: object) -> Depl
     """Deploy one packaged artifact with constructor arguments."""
     artifact = load_artifact(name)
     factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    constructor = factory.constructor(*args)
-    try:
-        gas = int(constructor.estimate_gas({"from": sender.address}) * sender.gas_margin)
-    except Exception as exc:
-        raise as_chain_error(exc) from exc
-    tx = constructor.build_transaction(
-        {"from": sender.address, "gas": gas, "chainId": sender.chain_id, **sender._fee_params()}
-    )  # type: ignore[typeddict-item]
-    receipt = sender.wait(sender.sign_and_send(tx))
+    receipt = sender.transact(factory.constructor(*args))
     address = receipt.get("contractAddress")
     if address is None:
         raise TransactionFailedError(f"deploying {name} produced no contract address")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from ledger_client.errors import ConfigurationError
 
@@ -27,7 +28,7 @@ def create_account_keystore(
     password: str,
     *,
     private_key: bytes | None = None,
-    kdf: str = "scrypt",
+    kdf: Literal["pbkdf2", "scrypt"] = "scrypt",
     iterations: int | None = None,
 ) -> str:
     """Write a new (or the given) account to an encrypted keystore; return its address.

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger_client.errors import DocumentValidationError
 

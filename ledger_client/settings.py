@@ -28,4 +28,4 @@ class ClientSettings(BaseSettings):
 
 @cache
 def get_settings() -> ClientSettings:
-    return ClientSettings()
+    return ClientSettings()  # type: ignore[call-arg]  # values come from the environment

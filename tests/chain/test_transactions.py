@@ -26,7 +26,7 @@ def _transfer(sender: TransactionSender, to: str, value: int) -> None:
         "value": value,
         "gas": 21000,
         "chainId": sender.chain_id,
-        **sender._fee_params(),
+        **sender.fee_params(),
     }
     sender.wait(sender.sign_and_send(tx))  # type: ignore[arg-type]
 
