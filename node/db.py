@@ -112,7 +112,7 @@ class RiskOutcome(Base):
     reasons: Mapped[str] = mapped_column(Text)
     hooks: Mapped[str] = mapped_column(Text)
     reasons_commitment: Mapped[str] = mapped_column(String(64))
-    reasons_salt: Mapped[str] = mapped_column(String(64))
+    reasons_salt: Mapped[str] = mapped_column(Text)  # JSON map of hex salts: unbounded
     reasons_digest: Mapped[str] = mapped_column(String(64))
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=_now)

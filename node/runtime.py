@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -28,6 +29,7 @@ from node.errors import NodeConfigurationError
 from node.listener import RegistryListener
 from node.risk.engine import RiskEngine, discover_hooks
 from node.settings import NodeSettings
+from node.simple import ExchangeFolders, FolderWorker, ManualReviewListener, SimpleMode
 from node.webhooks import WebhookDispatcher
 
 log = structlog.get_logger(__name__)
@@ -44,6 +46,7 @@ class NodeRuntime:
     listener: RegistryListener
     dispatcher: WebhookDispatcher
     extra_closers: list[object] = field(default_factory=list)
+    simple: SimpleMode | None = None  # set when settings.simple_mode
 
     @property
     def economy(self) -> str:
@@ -75,7 +78,13 @@ class NodeRuntime:
         engine = engine or RiskEngine(
             discover_hooks(settings.risk_rules, settings.risk_hooks), settings.risk_rules
         )
-        listener = RegistryListener(
+        listener_options: dict[str, Any] = {}
+        listener_class: type[RegistryListener] = RegistryListener
+        if settings.simple_mode:  # officers' decision files acknowledge, not the engine
+            listener_class = ManualReviewListener
+            listener_options["folders"] = ExchangeFolders(settings.simple_root).create()
+        listener = listener_class(
+            **listener_options,
             economy=settings.economy,
             ledger=ledger,
             fetcher=pipeline,
@@ -96,7 +105,17 @@ class NodeRuntime:
             max_attempts=settings.webhook_max_attempts,
             backoff=settings.webhook_backoff,
         )
-        return cls(settings, db, ledger, pipeline, ipfs, encryption_key, listener, dispatcher)
+        runtime = cls(settings, db, ledger, pipeline, ipfs, encryption_key, listener, dispatcher)
+        if settings.simple_mode:
+            runtime.simple = SimpleMode.build(
+                ExchangeFolders(settings.simple_root),
+                pipeline=pipeline,
+                listener=listener,
+                db=db,
+                max_file_bytes=settings.simple_max_file_bytes,
+                poll_interval=settings.simple_poll_interval,
+            )
+        return runtime
 
     @classmethod
     def from_settings(cls, settings: NodeSettings) -> NodeRuntime:
@@ -130,18 +149,24 @@ class NodeRuntime:
 
 
 class NodeWorker:
-    """The listener and the webhook deliveries, polled in one background thread."""
+    """The listener and the webhook deliveries, polled in one background thread
+    (in simple mode the exchange folders too, in a thread of their own)."""
 
     def __init__(self, runtime: NodeRuntime) -> None:
         self.runtime = runtime
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="cie-node-worker", daemon=True)
+        self.folders = FolderWorker(runtime.simple) if runtime.simple is not None else None
 
     def start(self) -> None:
         self.thread.start()
+        if self.folders is not None:
+            self.folders.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        if self.folders is not None:
+            self.folders.stop(timeout)
         self.thread.join(timeout)
 
     def _run(self) -> None:

@@ -83,6 +83,19 @@ class NodeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8600
     run_listener: Annotated[bool, Field(description="start the listener with the API")] = True
+    # Simple exchange mode (node/simple): folders in and out, officers decide.
+    simple_mode: Annotated[
+        bool, Field(description="exchange through folders under simple_root; manual review")
+    ] = False
+    simple_root: Annotated[
+        Path, Field(description="root of inbox/, done/, rejected/, received/, decisions/")
+    ] = Path("cie-exchange")
+    simple_max_file_bytes: Annotated[
+        int, Field(ge=1024, description="largest file accepted in inbox/")
+    ] = 5 * 1024 * 1024
+    simple_poll_interval: Annotated[
+        float, Field(gt=0, description="seconds between scans of inbox/ and decisions/")
+    ] = 1.0
 
     @field_validator("host")
     @classmethod
