@@ -1,0 +1,44 @@
+"""The auditor's side of the ledger: document files, their verification, reports.
+
+* `document_file`: the file an auditor is handed for one document version
+  (full, or redacted with per-field salted hashes) and its export from a
+  `VerifiedDocument`;
+* `report`: `AuditReport`, the stable JSON result of verifying one file
+  (schema ``cie-ledger/audit-report/v1``), and the `Verdict` enum;
+* `chain_index`: reads registry events for many document ids at once
+  (one ``eth_getLogs`` per chunk of ids, JSON-RPC batches for block times);
+* `verifier`: `verify_document_file` (one file) and `verify_document_files`
+  (many, batched chain reads);
+* `html`: the self-contained printable HTML rendering of a report;
+* `analytics`: aggregate statistics from the registry's events;
+* `cli`: the ``cie audit`` Typer sub-app.
+"""
+
+from ledger_client.audit.document_file import (
+    DOCUMENT_FILE_FORMAT,
+    DocumentFile,
+    DocumentFileError,
+    export_document_file,
+    parse_document_file,
+)
+from ledger_client.audit.report import REPORT_SCHEMA, AuditReport, Verdict, exit_code_for
+from ledger_client.audit.verifier import (
+    AuditVerifier,
+    verify_document_file,
+    verify_document_files,
+)
+
+__all__ = [
+    "DOCUMENT_FILE_FORMAT",
+    "REPORT_SCHEMA",
+    "AuditReport",
+    "AuditVerifier",
+    "DocumentFile",
+    "DocumentFileError",
+    "Verdict",
+    "exit_code_for",
+    "export_document_file",
+    "parse_document_file",
+    "verify_document_file",
+    "verify_document_files",
+]

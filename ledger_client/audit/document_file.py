@@ -1,0 +1,266 @@
+"""The document file: what an auditor is handed for one anchored document version.
+
+Format ``cie-ledger/document-file/v1``: one JSON object (written as RFC 8785
+canonical JSON, so equal contents are equal bytes) with exactly these members:
+
+================  ==========================================================
+``format``        ``"cie-ledger/document-file/v1"``
+``chainId``       EIP-155 chain id of the ledger the document is anchored on
+``registry``      address of the DocumentRegistry (0x + 40 hex, any case)
+``documentId``    the 32-byte structured id, ``0x`` + 64 lowercase hex
+``version``       the document version this file holds (1 = as anchored)
+``docType``       1 manifest, 2 transit declaration, 3 certificate of origin
+``schemaVersion`` the document's schema version (bound into the commitment)
+``disclosure``    ``"full"`` or ``"redacted"``
+``document``      (full only) the committed document JSON
+``salts``         (full only) JSON Pointer -> 64 hex salt, one per leaf
+``redacted``      (redacted only) the disclosure object of
+                  `ledger_client.commitment.RedactedDocument.to_json`: visible
+                  leaves with their salts, hidden leaves as leaf hashes
+================  ==========================================================
+
+The verifier recomputes the commitment root from ``document`` + ``salts`` (or
+from ``redacted``) and compares it with the root the registry anchored for
+``documentId`` at ``version``. Salts are secrets of the issuer: a full file
+discloses the whole document to whoever holds it, a redacted one only the
+visible fields (hidden ones cannot be guessed, their salts stay out).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, NamedTuple
+
+from ledger_client.commitment import (
+    RedactedDocument,
+    canonical_json,
+    encode_salts,
+)
+from ledger_client.deployment import Deployment
+from ledger_client.errors import LedgerClientError, VerificationError
+from ledger_client.provenance import VerifiedDocument
+
+__all__ = [
+    "DOCUMENT_FILE_FORMAT",
+    "MAX_DOCUMENT_FILE_BYTES",
+    "DocumentFile",
+    "DocumentFileError",
+    "export_document_file",
+    "parse_document_file",
+]
+
+DOCUMENT_FILE_FORMAT: Final = "cie-ledger/document-file/v1"
+MAX_DOCUMENT_FILE_BYTES: Final = 16 * 1024 * 1024
+
+_ID_RE: Final = re.compile(r"0x[0-9a-f]{64}")
+_ADDRESS_RE: Final = re.compile(r"0x[0-9a-fA-F]{40}")
+_COMMON_KEYS: Final = frozenset(
+    {
+        "format",
+        "chainId",
+        "registry",
+        "documentId",
+        "version",
+        "docType",
+        "schemaVersion",
+        "disclosure",
+    }
+)
+
+
+class _Header(NamedTuple):
+    chain_id: int
+    registry: str
+    document_id: bytes
+    version: int
+    doc_type: int
+    schema_version: str
+
+
+class DocumentFileError(LedgerClientError, ValueError):
+    """The bytes are not a readable document file (not JSON, wrong format, missing members)."""
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentFile:
+    """A parsed document file; exactly one of `document`+`salts` or `redacted` is set."""
+
+    chain_id: int
+    registry: str
+    document_id: bytes
+    version: int
+    doc_type: int
+    schema_version: str
+    disclosure: Literal["full", "redacted"]
+    document: Mapping[str, Any] | None = None
+    salts: Mapping[str, bytes] | None = field(default=None, repr=False)
+    redacted: RedactedDocument | None = None
+
+    @property
+    def document_id_hex(self) -> str:
+        return "0x" + self.document_id.hex()
+
+    @property
+    def visible_fields(self) -> dict[str, Any]:
+        """The values the file discloses, keyed by JSON Pointer."""
+        if self.redacted is not None:
+            return self.redacted.disclosed_fields
+        out: dict[str, Any] = {}
+
+        def walk(node: Any, pointer: str) -> None:
+            if isinstance(node, dict) and node:
+                for key, child in node.items():
+                    token = str(key).replace("~", "~0").replace("/", "~1")
+                    walk(child, f"{pointer}/{token}")
+            elif isinstance(node, list) and node:
+                for index, child in enumerate(node):
+                    walk(child, f"{pointer}/{index}")
+            else:
+                out[pointer] = node
+
+        walk(self.document, "")
+        return out
+
+    @property
+    def disclosed_field_count(self) -> int:
+        if self.redacted is not None:
+            return len(self.redacted.disclosed)
+        return len(self.salts or {})
+
+    def routing_fields(self) -> tuple[object | None, dict[int, object]]:
+        """(issuer_economy, destinations by index) as far as the file discloses them."""
+        if self.document is not None:
+            destinations = self.document.get("destinations")
+            listed = destinations if isinstance(destinations, list) else []
+            return self.document.get("issuer_economy"), dict(enumerate(listed))
+        assert self.redacted is not None
+        issuer = None
+        named: dict[int, object] = {}
+        for leaf in self.redacted.disclosed:
+            if leaf.path == ("issuer_economy",):
+                issuer = leaf.value
+            elif len(leaf.path) == 2 and leaf.path[0] == "destinations":
+                named[int(leaf.path[1])] = leaf.value
+        return issuer, named
+
+    @property
+    def hidden_field_count(self) -> int:
+        return len(self.redacted.hidden_leaf_hashes) if self.redacted is not None else 0
+
+
+def export_document_file(
+    verified: VerifiedDocument,
+    deployment: Deployment,
+    hide: Iterable[str] | None = None,
+) -> bytes:
+    """The document file of a verified version: full, or redacted when `hide` is given.
+
+    `hide` lists JSON Pointers (``/consignee``, ``/goods_items/0/value``) whose
+    fields are replaced by their salted leaf hashes; a pointer naming no field
+    raises `ledger_client.commitment.RedactionError` (a typo must not disclose).
+    """
+    provenance = verified.provenance
+    header: dict[str, Any] = {
+        "format": DOCUMENT_FILE_FORMAT,
+        "chainId": deployment.chain_id,
+        "registry": deployment.contracts["DocumentRegistry"].address,
+        "documentId": provenance.document_id_hex,
+        "version": provenance.version,
+        "docType": verified.commitment.doc_type,
+        "schemaVersion": verified.commitment.schema_version,
+    }
+    hide_list = list(hide) if hide is not None else None
+    if hide_list is None:
+        header["disclosure"] = "full"
+        header["document"] = dict(verified.document_json)
+        header["salts"] = encode_salts(verified.commitment.salts)
+    else:
+        header["disclosure"] = "redacted"
+        header["redacted"] = json.loads(verified.redact(hide_list).to_json())
+    return canonical_json(header)
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _int(data: Mapping[str, Any], key: str, minimum: int) -> int:
+    value: object = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise DocumentFileError(f"document file member {key!r} must be an integer >= {minimum}")
+    return value
+
+
+def parse_document_file(raw: bytes | str) -> DocumentFile:
+    """Parse a document file; `DocumentFileError` says what is malformed.
+
+    Only the structure is checked here; whether the content matches the chain
+    is the verifier's job (a salt that is not 64 hex characters is structure).
+    """
+    if len(raw) > MAX_DOCUMENT_FILE_BYTES:
+        raise DocumentFileError(f"a document file is at most {MAX_DOCUMENT_FILE_BYTES} bytes")
+    try:
+        data = json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise DocumentFileError(f"not a JSON document file: {exc}") from None
+    if not isinstance(data, dict):
+        raise DocumentFileError("a document file is a JSON object")
+    if data.get("format") != DOCUMENT_FILE_FORMAT:
+        raise DocumentFileError(
+            f"format is {data.get('format')!r}; this verifier reads {DOCUMENT_FILE_FORMAT!r}"
+        )
+    disclosure = data.get("disclosure")
+    body = {"full": {"document", "salts"}, "redacted": {"redacted"}}.get(str(disclosure))
+    if body is None:
+        raise DocumentFileError("disclosure must be 'full' or 'redacted'")
+    if set(data) != _COMMON_KEYS | body:
+        raise DocumentFileError(
+            f"a {disclosure} document file has exactly the members "
+            f"{sorted(_COMMON_KEYS | body)}; got {sorted(data)}"
+        )
+    document_id, registry = data["documentId"], data["registry"]
+    if not isinstance(document_id, str) or not _ID_RE.fullmatch(document_id):
+        raise DocumentFileError("documentId must be 0x followed by 64 lowercase hex characters")
+    if not isinstance(registry, str) or not _ADDRESS_RE.fullmatch(registry):
+        raise DocumentFileError("registry must be an address (0x followed by 40 hex characters)")
+    schema_version = data["schemaVersion"]
+    if not isinstance(schema_version, str) or not schema_version:
+        raise DocumentFileError("schemaVersion must be a non-empty string")
+    header = _Header(
+        chain_id=_int(data, "chainId", 0),
+        registry=registry,
+        document_id=bytes.fromhex(document_id[2:]),
+        version=_int(data, "version", 1),
+        doc_type=_int(data, "docType", 0),
+        schema_version=schema_version,
+    )
+    if disclosure == "full":
+        document, salts = data["document"], data["salts"]
+        if not isinstance(document, dict) or not isinstance(salts, dict):
+            raise DocumentFileError("document and salts must be JSON objects")
+        decoded = {}
+        fromhex = bytes.fromhex
+        for pointer, salt in salts.items():
+            # fromhex skips whitespace, so the decoded length is checked too; a salt in
+            # upper case decodes to the same bytes and is accepted.
+            try:
+                value = fromhex(salt)
+            except (TypeError, ValueError):
+                value = b""
+            if len(value) != 32 or len(salt) != 64:
+                raise DocumentFileError(f"salt of {pointer!r} is not 64 hex characters")
+            decoded[pointer] = value
+        return DocumentFile(*header, disclosure="full", document=document, salts=decoded)
+    try:
+        redacted = RedactedDocument.from_json(canonical_json(data["redacted"]))
+    except (VerificationError, LedgerClientError) as exc:
+        raise DocumentFileError(f"the redacted copy is malformed: {exc}") from None
+    return DocumentFile(*header, disclosure="redacted", redacted=redacted)
