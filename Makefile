@@ -10,9 +10,17 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(NODE_BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup test test-python test-contracts demo bench lint artifacts soak clean
+.PHONY: setup chromium test test-python test-contracts demo bench lint artifacts soak clean
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) chromium
+
+# The dashboard's browser tests drive Debian's chromium through Playwright
+# (`playwright install` cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "setup: chromium is missing; run: sudo apt-get install chromium chromium-driver" >&2; exit 1; }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }

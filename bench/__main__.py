@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import gas, ipfs_bench, pipeline_bench
+from bench import audit_bench, gas, ipfs_bench, pipeline_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "BENCHMARKS.md"
@@ -55,6 +55,7 @@ def sections(profile: str) -> list[tuple[str, Callable[[], str]]]:
     found: list[tuple[str, Callable[[], str]]] = [("Gas per operation", gas_section)]
     found.append(("IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)))
     found.append(("Document pipeline", lambda: pipeline_bench.markdown_section(profile)))
+    found.append(("Auditor verification", lambda: audit_bench.markdown_section(profile)))
     return found
 
 

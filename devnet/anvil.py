@@ -42,6 +42,8 @@ class AnvilChain:
     block_time: float = 0.2
     chain_id: int = DEFAULT_CHAIN_ID
     accounts: int = 2
+    #: Ether per dev account: the faucet funds every member account of every test network.
+    balance_ether: int = 10**9
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
 
@@ -64,6 +66,8 @@ class AnvilChain:
             str(self.chain_id),
             "--accounts",
             str(self.accounts),
+            "--balance",
+            str(self.balance_ether),
             "--block-time",
             str(self.block_time),
             "--mixed-mining",

@@ -12,7 +12,8 @@ from devnet.network import DEFAULT_MEMBERS, Devnet, DevnetConfig
 from devnet.processes import DevnetError
 
 app = typer.Typer(
-    help="The embedded single-machine network (anvil + IPFS + members).", no_args_is_help=True
+    help="The embedded single-machine network (anvil + IPFS + member node services).",
+    no_args_is_help=True,
 )
 console = Console()
 
@@ -34,18 +35,29 @@ def up(
     data_dir: Path = DataDir,
     members: str = typer.Option(",".join(DEFAULT_MEMBERS), help="comma-separated economies"),
 ) -> None:
-    """Start (or resume) the network; idempotent."""
+    """Start (or resume) the network: chain, IPFS and one node service per member; idempotent."""
     try:
         with console.status("starting the devnet"):
             info = _devnet(data_dir, members).up()
     except DevnetError as exc:
         console.print(f"[red]devnet up failed:[/] {exc}")
+        console.print(f"logs: {data_dir / 'logs'}; stop what did start with `cie devnet down`")
         raise typer.Exit(1) from None
-    table = Table("member", "account", "IPFS API", title=f"devnet up: chain {info.rpc_url}")
+    table = Table(
+        "member",
+        "account",
+        "IPFS API",
+        "node API",
+        "dashboard",
+        "API keys",
+        title=f"devnet up: chain {info.rpc_url}",
+    )
     for m in info.members.values():
-        table.add_row(m.economy, m.account, m.ipfs_api)
+        table.add_row(
+            m.economy, m.account, m.ipfs_api, m.node_url, m.dashboard_url, m.api_keys_file
+        )
     console.print(table)
-    console.print(f"network file: {data_dir / 'network.json'}")
+    console.print(f"network file: {data_dir / 'network.json'}; logs: {data_dir / 'logs'}")
 
 
 @app.command()
@@ -79,7 +91,7 @@ def status(data_dir: Path = DataDir) -> None:
 
 @app.command()
 def logs(
-    part: str = typer.Argument(None, help="e.g. anvil, ipfs-KZ"),
+    part: str = typer.Argument(None, help="e.g. anvil, ipfs-KZ, node-KZ"),
     lines: int = 40,
     data_dir: Path = DataDir,
 ) -> None:

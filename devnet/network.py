@@ -1,6 +1,14 @@
 """The embedded single-machine network: one anvil chain, and per member an
 encrypted account keystore, an X25519 encryption key, an embedded IPFS node and
-(once issue 5 lands) a node service, all on 127.0.0.1 under one data directory.
+a customs node service (`python -m node serve`), all on 127.0.0.1 under one
+data directory.
+
+Per member, `members/<economy>/` holds the keystore, the password file (0600),
+the encryption key, the IPFS repo, the node's SQLite database (`node.db`), the
+node's settings (`node.env`, the `CIE_NODE_*` variables the service is started
+with) and `api-keys.json` (0600): one plaintext API key per role, created once
+(the node database keeps only their SHA-256 hashes) for the demo, the tests and
+the dashboard login. Logs go to `<data dir>/logs/`.
 
 `up` is idempotent and restartable: key material and the deployment are made
 once and reused; the chain state is persisted by anvil (`--state`), so `up`
@@ -16,14 +24,21 @@ import os
 import secrets
 import signal
 import socket
+import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
+from web3 import Web3
+from web3.types import Wei
 
 from devnet.anvil import AnvilChain
 from devnet.ipfs import EmbeddedIpfsNode, connect_nodes
-from devnet.processes import DevnetError
+from devnet.processes import DevnetError, ensure_port_free, start_process, wait_until
 from ledger_client.chain import TransactionSender, connect
 from ledger_client.deployment import Deployment, FoundingMember, deploy_all
 from ledger_client.encryption_keys import MemberEncryptionKey
@@ -41,6 +56,9 @@ class DevnetConfig:
     ipfs_swarm_base_port: int = 4101
     node_base_port: int = 8101
     block_time: float = 0.2
+    node_confirmations: int = 1
+    node_poll_interval: float = 0.25
+    node_start_timeout: float = 90.0
 
     def member_dir(self, economy: str) -> Path:
         return self.data_dir / "members" / economy
@@ -86,6 +104,18 @@ class MemberEndpoints:
     keystore: str
     encryption_key: str
     password_file: str
+    node_db: str = ""
+    node_env_file: str = ""
+    api_keys_file: str = ""
+
+    def api_key(self, role: str) -> str:
+        """The member node's plaintext API key for `role` (devnet only; file mode 0600)."""
+        keys: dict[str, str] = json.loads(Path(self.api_keys_file).read_text())
+        return keys[role]
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.node_url}/dashboard/"
 
 
 @dataclass
@@ -141,6 +171,90 @@ def ensure_member_keys(files: MemberFiles) -> tuple[str, bytes]:
     return keystore_address(files.keystore), key.public_key_bytes
 
 
+NODE_ROLES = ("submitter", "risk_officer", "auditor", "node_admin")
+
+
+def free_port_range(count: int, *, low: int = 20000, high: int = 32000) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1, below the ephemeral range.
+
+    For tests and ad-hoc networks: the base ports of the IPFS nodes and node services
+    need `count` free ports in a row, which one free ephemeral port does not promise.
+    """
+    import random
+
+    for _ in range(200):
+        base = random.randrange(low, high - count)
+        if all(_port_bindable(port) for port in range(base, base + count)):
+            return base
+    raise DevnetError(f"no {count} consecutive free ports found in [{low}, {high})")
+
+
+def _port_bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def node_environment(
+    config: DevnetConfig, economy: str, port: int, rpc_url: str, ipfs_api: str
+) -> dict[str, str]:
+    """The `CIE_NODE_*` settings of a member's node service (also written to `node.env`)."""
+    files = member_files(config, economy)
+    directory = files.directory.resolve()
+    return {
+        "CIE_NODE_ECONOMY": economy,
+        "CIE_NODE_RPC_URL": rpc_url,
+        "CIE_NODE_DEPLOYMENT_FILE": str(config.deployment_file.resolve()),
+        "CIE_NODE_KEYSTORE_FILE": str(files.keystore.resolve()),
+        "CIE_NODE_KEYSTORE_PASSWORD_FILE": str(files.password_file.resolve()),
+        "CIE_NODE_ENCRYPTION_KEY_FILE": str(files.encryption_key.resolve()),
+        "CIE_NODE_ENCRYPTION_KEY_PASSWORD_FILE": str(files.password_file.resolve()),
+        "CIE_NODE_IPFS_API": ipfs_api,
+        "CIE_NODE_DATABASE_URL": f"sqlite:///{directory / 'node.db'}",
+        "CIE_NODE_CONFIRMATIONS": str(config.node_confirmations),
+        "CIE_NODE_POLL_INTERVAL": str(config.node_poll_interval),
+        "CIE_NODE_SHARE_REASONS_WITH": '["*"]',
+        "CIE_NODE_HOST": "127.0.0.1",
+        "CIE_NODE_PORT": str(port),
+    }
+
+
+def ensure_api_keys(database_url: str, keys_file: Path, economy: str) -> dict[str, str]:
+    """One API key per role, created once: hashed in the node DB, plaintext in a 0600 file."""
+    from node.db import Database
+    from node.services.api_keys import Role, authenticate, create_api_key
+
+    db = Database(database_url)
+    try:
+        try:
+            keys: dict[str, str] = json.loads(keys_file.read_text())
+        except (OSError, ValueError):
+            keys = {}
+        for role in NODE_ROLES:
+            key = keys.get(role)
+            if key is None or authenticate(db, key) is None:  # e.g. the node DB was removed
+                keys[role] = create_api_key(db, f"devnet-{economy}-{role}", Role(role))
+    finally:
+        db.close()
+    tmp = keys_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(keys, indent=2) + "\n")
+    os.replace(tmp, keys_file)
+    return keys
+
+
+def _node_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     # Reap it first if it is our own exited child: a zombie still answers kill(0).
     try:
@@ -169,9 +283,9 @@ class Devnet:
         self.config = config
 
     # -- process bookkeeping ---------------------------------------------------
-    def _processes(self) -> dict[str, dict[str, object]]:
+    def _processes(self) -> dict[str, dict[str, Any]]:
         try:
-            data: dict[str, dict[str, object]] = json.loads(self.config.processes_file.read_text())
+            data: dict[str, dict[str, Any]] = json.loads(self.config.processes_file.read_text())
             return data
         except (OSError, ValueError):
             return {}
@@ -183,7 +297,7 @@ class Devnet:
 
     def _running(self, name: str) -> bool:
         entry = self._processes().get(name)
-        return bool(entry) and _pid_alive(int(entry["pid"]))  # type: ignore[arg-type, index]
+        return bool(entry) and _pid_alive(int(entry["pid"]))  # type: ignore[index]
 
     # -- up ------------------------------------------------------------------------
     def up(self) -> NetworkInfo:
@@ -205,8 +319,9 @@ class Devnet:
         keys = {e: ensure_member_keys(f) for e, f in members.items()}
         faucet = w3.eth.accounts[0]  # anvil's unlocked dev account: devnet funding only
         for account, _ in keys.values():
-            if w3.eth.get_balance(account) < 10**19:
-                tx = w3.eth.send_transaction({"from": faucet, "to": account, "value": 10**21})
+            address = Web3.to_checksum_address(account)
+            if w3.eth.get_balance(address) < 10**19:
+                tx = w3.eth.send_transaction({"from": faucet, "to": address, "value": Wei(10**21)})
                 w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.05)
         deployment = self._ensure_deployment(w3, keys)
         nodes = []
@@ -225,6 +340,7 @@ class Devnet:
                 self._record(f"ipfs-{economy}", node.pid, node.api_port, node.log_file)
             nodes.append(node)
         connect_nodes(*nodes)
+        self._start_node_services(chain.rpc_url, [n.api_address for n in nodes])
         info = NetworkInfo(
             rpc_url=chain.rpc_url,
             ws_url=chain.ws_url,
@@ -242,9 +358,45 @@ class Devnet:
                 keystore=str(files.keystore.resolve()),
                 encryption_key=str(files.encryption_key.resolve()),
                 password_file=str(files.password_file.resolve()),
+                node_db=str((files.directory / "node.db").resolve()),
+                node_env_file=str((files.directory / "node.env").resolve()),
+                api_keys_file=str((files.directory / "api-keys.json").resolve()),
             )
         info.save(cfg.network_file)
         return info
+
+    def _start_node_services(self, rpc_url: str, ipfs_apis: list[str]) -> None:
+        """Start every member's node service that is not running, then wait for `/ready`."""
+        cfg = self.config
+        started = []
+        for index, economy in enumerate(cfg.members):
+            name = f"node-{economy}"
+            port = cfg.node_base_port + index
+            env = node_environment(cfg, economy, port, rpc_url, ipfs_apis[index])
+            directory = cfg.member_dir(economy)
+            (directory / "node.env").write_text(
+                "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
+            )
+            ensure_api_keys(env["CIE_NODE_DATABASE_URL"], directory / "api-keys.json", economy)
+            if self._running(name):
+                continue
+            ensure_port_free(port, f"the node service of {economy}")
+            log = cfg.log_dir / f"{name}.log"
+            process = start_process(
+                [sys.executable, "-m", "node", "serve"], log, env={**env, "PYTHONUNBUFFERED": "1"}
+            )
+            self._record(name, process.pid, port, log)
+            started.append((economy, port, process, log))
+        deadline = time.monotonic() + cfg.node_start_timeout
+        for economy, port, process, log in started:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(
+                lambda url=url: _node_ready(url),  # type: ignore[misc]
+                timeout=max(1.0, deadline - time.monotonic()),
+                what=f"the node service of {economy} (port {port})",
+                process=process,
+                log=log,
+            )
 
     def _ensure_deployment(self, w3, keys: dict[str, tuple[str, bytes]]) -> Deployment:  # type: ignore[no-untyped-def]
         cfg = self.config
@@ -268,13 +420,12 @@ class Devnet:
     # -- down / status ---------------------------------------------------------------
     def down(self, timeout: float = 15.0) -> list[str]:
         """Stop every recorded process (SIGTERM; anvil writes its state on exit)."""
-        import time
-
         stopped = []
         processes = self._processes()
-        # Stop services before the chain so nothing writes to a dying chain.
-        for name in sorted(processes, key=lambda n: n == "anvil"):
-            pid = int(processes[name]["pid"])  # type: ignore[arg-type]
+        # Node services first, then IPFS, then the chain: nothing writes to a dying part.
+        order = {"node": 0, "ipfs": 1}
+        for name in sorted(processes, key=lambda n: order.get(n.split("-")[0], 2)):
+            pid = int(processes[name]["pid"])
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + timeout
@@ -290,7 +441,7 @@ class Devnet:
         """(name, pid, port, process alive, port answering) per recorded part."""
         rows = []
         for name, entry in self._processes().items():
-            pid, port = int(entry["pid"]), int(entry["port"])  # type: ignore[arg-type]
+            pid, port = int(entry["pid"]), int(entry["port"])
             rows.append((name, pid, port, _pid_alive(pid), _port_open(port)))
         return rows
 

@@ -25,6 +25,11 @@ def _register_devnet() -> None:
     app.add_typer(devnet_app, name="devnet")
 
 
+from ledger_client.audit.cli import app as audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+
+
 _register_devnet()
 
 
@@ -49,6 +54,9 @@ def demo(
     ipfs_swarm_base_port: int = typer.Option(4101, help="first member's IPFS swarm port"),
     node_base_port: int = typer.Option(8101, help="first member's node service port"),
     timeout: float = typer.Option(600.0, help="seconds to wait for acknowledgements"),
+    rate: float = typer.Option(
+        0.0, help="documents per second over all exporters (0: bulk batches, as fast as possible)"
+    ),
 ) -> None:
     """Start the devnet and run the demo exchange through the member nodes; print a summary.
 
@@ -78,7 +86,12 @@ def demo(
         with console.status("starting the devnet (chain, IPFS, node services)"):
             info = devnet.up()
         scenario = DemoScenario(
-            info, scale=scale or (80 if once else 300), seed=seed, console=console, timeout=timeout
+            info,
+            scale=scale or (80 if once else 300),
+            seed=seed,
+            console=console,
+            timeout=timeout,
+            rate=rate,
         )
         try:
             summary = scenario.run()

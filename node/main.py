@@ -31,6 +31,7 @@ from ledger_client.pipeline import (
 )
 from ledger_client.registry import DocumentNotAnchoredError
 from node.api.routes import admin, aeo, documents, health, inbox, transit
+from node.dashboard import install_dashboard
 from node.runtime import NodeRuntime, NodeWorker
 from node.services.documents import ManualAcknowledgementError, UnknownReferenceError
 from node.settings import NodeSettings, get_settings
@@ -175,4 +176,5 @@ def create_app(
         admin.router,
     ):
         app.include_router(router)
+    install_dashboard(app)  # officers' HTML pages under /dashboard/ (node/dashboard/)
     return app

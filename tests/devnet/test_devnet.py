@@ -37,7 +37,7 @@ def test_up_down_up_resumes_the_same_chain(tmp_path: Path) -> None:
         record = Record(DocType.PRE_ARRIVAL_MANIFEST, b"\x01" * 32, b"\x02" * 32, ("UZ",))
         doc_id = ledger.registry.anchor(1, record).ids[0]
         deployment_before = config.deployment_file.read_text()
-        assert set(devnet.down()) == {"anvil", "ipfs-KZ", "ipfs-UZ"}
+        assert set(devnet.down()) == {"anvil", "ipfs-KZ", "ipfs-UZ", "node-KZ", "node-UZ"}
         assert devnet.status() == []
         info = devnet.up()
         assert config.deployment_file.read_text() == deployment_before  # not redeployed
