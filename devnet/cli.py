@@ -8,7 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devnet.network import DEFAULT_MEMBERS, Devnet, DevnetConfig
+from devnet.network import (
+    DEFAULT_MEMBERS,
+    Devnet,
+    DevnetConfig,
+    NetworkInfo,
+    resolve_simple_members,
+)
 from devnet.processes import DevnetError
 
 app = typer.Typer(
@@ -25,20 +31,39 @@ DataDir = typer.Option(
 )
 
 
-def _devnet(data_dir: Path, members: str = ",".join(DEFAULT_MEMBERS)) -> Devnet:
-    economies = tuple(m.strip().upper() for m in members.split(",") if m.strip())
-    return Devnet(DevnetConfig(data_dir=data_dir, members=economies))
+def _economies(text: str) -> tuple[str, ...]:
+    return tuple(m.strip().upper() for m in text.split(",") if m.strip())
+
+
+def _devnet(data_dir: Path, members: str = ",".join(DEFAULT_MEMBERS), simple: str = "") -> Devnet:
+    economies = _economies(members)
+    return Devnet(
+        DevnetConfig(
+            data_dir=data_dir,
+            members=economies,
+            simple_members=resolve_simple_members(simple, economies),
+        )
+    )
 
 
 @app.command()
 def up(
     data_dir: Path = DataDir,
     members: str = typer.Option(",".join(DEFAULT_MEMBERS), help="comma-separated economies"),
+    simple: str = typer.Option(
+        "auto",
+        "--simple",
+        help="members whose node runs in simple (folder) mode, comma-separated, e.g. KR; "
+        "'auto': the last member when there are 4 or more (KR by default); 'none': no one",
+    ),
 ) -> None:
-    """Start (or resume) the network: chain, IPFS and one node service per member; idempotent."""
+    """Start (or resume) the network: chain, IPFS and one node service per member; idempotent.
+
+    A member's mode is read when its node service starts: `down` first to change it.
+    """
     try:
         with console.status("starting the devnet"):
-            info = _devnet(data_dir, members).up()
+            info = _devnet(data_dir, members, simple).up()
     except DevnetError as exc:
         console.print(f"[red]devnet up failed:[/] {exc}")
         console.print(f"logs: {data_dir / 'logs'}; stop what did start with `cie devnet down`")
@@ -50,11 +75,18 @@ def up(
         "node API",
         "dashboard",
         "API keys",
+        "mode",
         title=f"devnet up: chain {info.rpc_url}",
     )
     for m in info.members.values():
         table.add_row(
-            m.economy, m.account, m.ipfs_api, m.node_url, m.dashboard_url, m.api_keys_file
+            m.economy,
+            m.account,
+            m.ipfs_api,
+            m.node_url,
+            m.dashboard_url,
+            m.api_keys_file,
+            f"simple: {m.simple_root}" if m.mode == "simple" else m.mode,
         )
     console.print(table)
     console.print(f"network file: {data_dir / 'network.json'}; logs: {data_dir / 'logs'}")
@@ -86,7 +118,20 @@ def status(data_dir: Path = DataDir) -> None:
             "answers" if answering else "[red]closed",
         )
     console.print(table)
+    _print_member_modes(data_dir)
     raise typer.Exit(0 if healthy else 1)
+
+
+def _print_member_modes(data_dir: Path) -> None:
+    """Each member's mode (full or simple) and, for simple members, its exchange folder."""
+    try:
+        info = NetworkInfo.load(data_dir / "network.json")
+    except DevnetError:
+        return
+    table = Table("member", "mode", "exchange folder")
+    for m in info.members.values():
+        table.add_row(m.economy, m.mode, m.simple_root or "-")
+    console.print(table)
 
 
 @app.command()

@@ -16,7 +16,15 @@ Scenario (sizes follow `scale`, the number of new documents):
   revoked after its acknowledgement;
 * transit movements A -> C -> B (C records TRANSIT_PASSED, B the ARRIVAL) and
   A -> B, plus one with an arrival time limit seconds away and no ARRIVAL: it must
-  show up as overdue at its destination (`GET /transit/overdue`).
+  show up as overdue at its destination (`GET /transit/overdue`);
+* simple-mode members (`MemberEndpoints.mode == "simple"`, node/simple) take no part
+  in the above; they exchange through their folders: the demo drops a JSON file
+  (two manifests), a CSV file (a manifest) and an XML file (an e-CO linked to the
+  first manifest) addressed to full members into `inbox/`, plus one invalid file
+  that must land in `rejected/`; full members send manifests to them through their
+  APIs; the demo acts as the officer, writing a decision file into `decisions/`
+  for everything that lands in `received/`, and those decisions must appear on
+  chain as the simple member's acknowledgements.
 
 The summary is computed afterwards from the chain (document histories) and the
 node databases (processing states, risk outcomes, acknowledgements seen by the
@@ -25,8 +33,10 @@ exporters), never from what the demo meant to do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import random
 import threading
 import time
@@ -133,10 +143,12 @@ class DemoScenario:
         timeout: float = 600.0,
         rate: float = 0.0,
     ) -> None:
-        if len(info.members) < 3:
-            raise DemoError("the demo needs at least three members (transit A -> C -> B)")
+        # The API scenario runs among the full members; simple members use their folders.
+        self.simple = [e for e, m in info.members.items() if m.mode == "simple"]
+        self.members = [e for e in info.members if e not in self.simple]
+        if len(self.members) < 3:
+            raise DemoError("the demo needs at least three full members (transit A -> C -> B)")
         self.info = info
-        self.members = list(info.members)
         self.scale = max(scale, 20)
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
         self.rng = random.Random(self.seed)
@@ -145,7 +157,7 @@ class DemoScenario:
         # Documents per second over all exporters; 0 = as fast as the nodes take them
         # (bulk batches of BULK_CHUNK: the latency then includes queueing at importers).
         self.rate = rate
-        self.nodes = {e: NodeClient(info, e) for e in self.members}
+        self.nodes = {e: NodeClient(info, e) for e in info.members}
         self.sent: dict[tuple[str, int], SentDocument] = {}
         self.ack_seen: dict[tuple[str, int, str], float] = {}
         self.histories: dict[str, DocumentHistory] = {}
@@ -155,9 +167,15 @@ class DemoScenario:
             connect(info.rpc_url), Deployment.load(Path(info.deployment_file)), None
         )
         self.engines = {
-            e: create_engine(f"sqlite:///{info.members[e].node_db}") for e in self.members
+            e: create_engine(f"sqlite:///{info.members[e].node_db}") for e in info.members
         }
         self.started = time.time()
+        # per simple member: the inbox files dropped, by expected outcome, and the
+        # officer's decisions (received/ file name -> decision written)
+        self.simple_files: dict[str, dict[str, list[str]]] = {
+            e: {"done": [], "rejected": []} for e in self.simple
+        }
+        self.decisions: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in self.simple}
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -181,6 +199,8 @@ class DemoScenario:
 
     def _watch_acknowledgements(self, stop: threading.Event) -> None:
         while not stop.wait(0.1):
+            with contextlib.suppress(OSError, ValueError, KeyError):  # moved under us: next round
+                self._officer_round()
             try:
                 self._poll_acknowledgements()
             except Exception:  # a locked SQLite read: try again on the next round
@@ -201,6 +221,8 @@ class DemoScenario:
         transits, transit_tags = self._transits(generator, n_transits)
         self._submit(ECO, ecos, progress, "e-COs", tags)
         self._submit(TRANSIT, transits, progress, "transit declarations", transit_tags)
+        if self.simple:
+            self._simple_exchange(progress)
         self._amend_one_manifest(manifests, progress)
         self._record_checkpoints(progress)
         self._await_acknowledgements(progress, "all acknowledged")
@@ -470,6 +492,166 @@ class DemoScenario:
                     progress.advance(task)
             time.sleep(1.0)
 
+    # -- simple-mode members ------------------------------------------------------------------
+    def _simple_root(self, economy: str) -> Path:
+        return Path(self.info.members[economy].simple_root)
+
+    def _simple_exchange(self, progress: Progress) -> None:
+        """Drop files into each simple member's inbox, send it documents, await the outcomes."""
+        from manifests.importers.csv_documents import export_csv
+        from manifests.xml.codec import document_to_xml
+
+        generator = DocumentGenerator(f"{self.seed}-simple", economies=list(self.info.members))
+        run = f"demo-{int(self.started)}"
+        dropped_at: dict[tuple[str, str], float] = {}
+        to_simple: list[dict[str, Any]] = []
+        for economy in self.simple:
+            a, b, c = self.rng.sample(self.members, 3)
+            first = generator.manifest(origin=economy, destination=a)
+            second = generator.manifest(origin=economy, destination=b)
+            invalid = generator.manifest(origin=economy, destination=c).model_dump(mode="json")
+            invalid["goods_items"][0]["hs_code"] = "not-a-code"
+            files = {
+                f"{run}-1-manifests.json": json.dumps(
+                    [first.model_dump(mode="json"), second.model_dump(mode="json")], indent=2
+                ).encode(),
+                f"{run}-2-manifest.manifest.csv": export_csv(
+                    [generator.manifest(origin=economy, destination=c)]
+                ).encode(),
+                f"{run}-3-certificate.xml": document_to_xml(generator.linked_certificate(first)),
+                f"{run}-4-invalid.json": json.dumps(invalid).encode(),
+            }
+            inbox = self._simple_root(economy) / "inbox"
+            (inbox / ".tmp").mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():  # write, then rename (node/simple/README.md)
+                temporary = inbox / ".tmp" / name
+                temporary.write_bytes(data)
+                os.replace(temporary, inbox / name)
+                dropped_at[(economy, name)] = time.time()
+                outcome = "rejected" if "invalid" in name else "done"
+                self.simple_files[economy][outcome].append(name)
+            for sender in self.rng.sample(self.members, 2):
+                doc = generator.manifest(origin=sender, destination=economy)
+                to_simple.append(doc.model_dump(mode="json"))
+        # documents for the simple members, through the full members' APIs
+        tags = {str(d["reference"]): {"to_simple"} for d in to_simple}
+        self._submit(MANIFEST, to_simple, progress, "manifests to simple members", tags)
+        task = progress.add_task("simple members' inbox files", total=len(dropped_at))
+        deadline = time.monotonic() + self.timeout
+        pending = dict(dropped_at)
+        while pending and time.monotonic() < deadline:
+            for economy, name in list(pending):
+                root = self._simple_root(economy)
+                receipt = root / "done" / f"{name}.receipt.json"
+                if (root / "rejected" / f"{name}.errors.json").exists():
+                    del pending[(economy, name)]
+                    progress.advance(task)
+                elif receipt.exists():
+                    submitted_at = pending.pop((economy, name))
+                    progress.advance(task)
+                    for doc in json.loads(receipt.read_text())["documents"]:
+                        sent = SentDocument(
+                            doc["document_id"],
+                            int(doc["version"]),
+                            DocumentType[doc["doc_type"]],
+                            economy,
+                            doc["reference"],
+                            submitted_at,
+                            {"from_simple", name.rsplit(".", 1)[-1]},
+                        )
+                        self.sent[sent.key] = sent
+            time.sleep(0.2)
+        if pending:
+            self.console.print(f"[red]inbox files without an outcome:[/] {sorted(pending)}")
+
+    def _officer_round(self) -> None:
+        """The officer of each simple member: decide everything that lands in received/."""
+        for economy in self.simple:
+            root = self._simple_root(economy)
+            received = root / "received"
+            if not received.is_dir():
+                continue
+            decided = self.decisions[economy]
+            for path in sorted(received.glob("0x*-v*.json")):
+                if path.name.endswith(".revoked.json") or path.name in decided:
+                    continue
+                data = json.loads(path.read_text())
+                name = str(data["decision_file"])
+                lane = "YELLOW" if len(decided) % 2 == 1 else "GREEN"
+                decision = {
+                    "lane": lane,
+                    "reason": f"demo officer: {data['doc_type']} {data['reference']} reviewed",
+                    "officer": "Demo Officer",
+                }
+                folder = root / "decisions"
+                folder.mkdir(parents=True, exist_ok=True)
+                temporary = folder / f"{name}.part"
+                temporary.write_text(json.dumps(decision) + "\n")
+                os.replace(temporary, folder / name)
+                decided[path.name] = {
+                    "document_id": str(data["document_id"]),
+                    "version": int(data["version"]),
+                    "reference": str(data["reference"]),
+                    "doc_type": str(data["doc_type"]),
+                    "decision_file": name,
+                    "lane": lane,
+                }
+
+    def _simple_summary(self) -> tuple[dict[str, Any], list[str]]:
+        """Per simple member, from its folders and the chain: files, decisions, problems."""
+        report: dict[str, Any] = {}
+        problems: list[str] = []
+        for economy in self.simple:
+            root = self._simple_root(economy)
+            done = {p.name.removesuffix(".receipt.json") for p in (root / "done").glob("*.json")}
+            rejected: dict[str, list[str]] = {}
+            for path in (root / "rejected").glob("*.errors.json"):
+                errors = json.loads(path.read_text()).get("errors", [])
+                rejected[path.name.removesuffix(".errors.json")] = sorted(
+                    {str(e.get("rule")) for e in errors}
+                )
+            expected = self.simple_files[economy]
+            for name in expected["done"]:
+                if name not in done:
+                    problems.append(f"{economy} inbox file {name} not done")
+            for name in expected["rejected"]:
+                if name not in rejected:
+                    problems.append(f"{economy} invalid inbox file {name} not rejected")
+            if not expected["done"]:
+                problems.append(f"{economy}: no inbox files were dropped")
+            decisions = []
+            for entry in self.decisions[economy].values():
+                receipt_file = (
+                    root / "decisions" / "done" / f"{entry['decision_file']}.receipt.json"
+                )
+                try:
+                    outcome = json.loads(receipt_file.read_text()).get("outcome")
+                except (OSError, ValueError):
+                    outcome = None
+                history = self._history(entry["document_id"])
+                on_chain = any(
+                    a.economy == economy
+                    and a.version == entry["version"]
+                    and a.lane.name == entry["lane"]
+                    for a in history.acknowledgements
+                )
+                if outcome != "acknowledged" or not on_chain:
+                    problems.append(
+                        f"{economy} decision {entry['decision_file']}: outcome {outcome}, "
+                        f"{'on' if on_chain else 'not on'} chain"
+                    )
+                decisions.append({**entry, "outcome": outcome, "on_chain": on_chain})
+            if not decisions:
+                problems.append(f"{economy}: the officer made no decision (nothing received)")
+            report[economy] = {
+                "folder": str(root),
+                "files_done": sorted(n for n in expected["done"] if n in done),
+                "files_rejected": {n: rejected[n] for n in expected["rejected"] if n in rejected},
+                "decisions": sorted(decisions, key=lambda d: d["decision_file"]),
+                "decisions_on_chain": sum(1 for d in decisions if d["on_chain"]),
+            }
+        return report, problems
+
     # -- watching -----------------------------------------------------------------------------
     def _history(self, document_id: str) -> DocumentHistory:
         if document_id not in self.histories:
@@ -522,7 +704,7 @@ class DemoScenario:
         self._poll_acknowledgements()
         processing: dict[tuple[str, int, str], tuple[str, int | None]] = {}
         outcomes: dict[tuple[str, int, str], tuple[float, str]] = {}
-        for economy in self.members:
+        for economy in self.info.members:
             for doc_hex, version, state, lane in self._rows(
                 economy, "SELECT document_id, version, state, lane FROM processing"
             ):
@@ -600,6 +782,8 @@ class DemoScenario:
         problems += [
             f"{c['case']} {c['reference']} not flagged" for c in flagged if not c["flagged"]
         ]
+        simple, simple_problems = self._simple_summary()
+        problems += simple_problems
         rate = {
             group: {
                 "assessed": c["assessed"],
@@ -629,6 +813,7 @@ class DemoScenario:
             "aeo_registered": sorted(self.aeo_ids),
             "mra": list(self.mra),
             "flagged": flagged,
+            "simple_members": simple,
             "dashboards": {e: m.dashboard_url for e, m in self.info.members.items()},
             "documents_detail": documents,
         }
@@ -729,6 +914,21 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         str(summary["acknowledgements"]),
     )
     console.print(status)
+    for economy, part in summary.get("simple_members", {}).items():
+        simple = Table(
+            "file / decision", "outcome", title=f"simple member {economy}: {part['folder']}"
+        )
+        for name in part["files_done"]:
+            simple.add_row(name, "done")
+        for name, rules in part["files_rejected"].items():
+            simple.add_row(name, "rejected: " + ", ".join(rules))
+        for d in part["decisions"]:
+            simple.add_row(
+                f"decision {d['doc_type']} {d['reference']} v{d['version']}",
+                f"{d['lane']}, {d['outcome']}, "
+                + ("on chain" if d["on_chain"] else "[red]not on chain"),
+            )
+        console.print(simple)
     for economy, url in summary["dashboards"].items():
         console.print(f"dashboard {economy}: {url}")
     if summary["problems"]:

@@ -38,7 +38,12 @@ from web3.types import Wei
 
 from devnet.anvil import AnvilChain
 from devnet.ipfs import EmbeddedIpfsNode, connect_nodes
-from devnet.processes import DevnetError, ensure_port_free, start_process, wait_until
+from devnet.processes import (
+    DevnetError,
+    ensure_port_free,
+    start_process,
+    wait_until,
+)
 from ledger_client.chain import TransactionSender, connect
 from ledger_client.deployment import Deployment, FoundingMember, deploy_all
 from ledger_client.encryption_keys import MemberEncryptionKey
@@ -59,9 +64,20 @@ class DevnetConfig:
     node_confirmations: int = 1
     node_poll_interval: float = 0.25
     node_start_timeout: float = 90.0
+    # Members whose node runs in simple exchange mode (node/simple: folders in and
+    # out, officers' decision files acknowledge). Opt-in: the demo does not drive
+    # simple members yet, so the default is none.
+    simple_members: tuple[str, ...] = ()
 
     def member_dir(self, economy: str) -> Path:
         return self.data_dir / "members" / economy
+
+    def is_simple(self, economy: str) -> bool:
+        return economy in self.simple_members
+
+    def simple_root(self, economy: str) -> Path:
+        """The exchange folder of a simple-mode member (inbox/, done/, received/, ...)."""
+        return self.member_dir(economy) / "exchange"
 
     @property
     def log_dir(self) -> Path:
@@ -107,6 +123,8 @@ class MemberEndpoints:
     node_db: str = ""
     node_env_file: str = ""
     api_keys_file: str = ""
+    mode: str = "full"  # "full" (API + risk engine) or "simple" (folders + officers)
+    simple_root: str = ""
 
     def api_key(self, role: str) -> str:
         """The member node's plaintext API key for `role` (devnet only; file mode 0600)."""
@@ -143,6 +161,17 @@ class NetworkInfo:
         return cls(**data, members=members)
 
 
+def resolve_simple_members(spec: str, members: tuple[str, ...]) -> tuple[str, ...]:
+    """`--simple`: "auto" (the last member when there are 4 or more: KR by default),
+    "none" or "" (no one), or comma-separated economies."""
+    value = spec.strip()
+    if value.lower() == "auto":
+        return members[-1:] if len(members) >= 4 else ()
+    if value.lower() in ("", "none"):
+        return ()
+    return tuple(m.strip().upper() for m in value.split(",") if m.strip())
+
+
 def member_files(config: DevnetConfig, economy: str) -> MemberFiles:
     directory = config.member_dir(economy)
     return MemberFiles(
@@ -174,30 +203,6 @@ def ensure_member_keys(files: MemberFiles) -> tuple[str, bytes]:
 NODE_ROLES = ("submitter", "risk_officer", "auditor", "node_admin")
 
 
-def free_port_range(count: int, *, low: int = 20000, high: int = 32000) -> int:
-    """The first of `count` consecutive free ports on 127.0.0.1, below the ephemeral range.
-
-    For tests and ad-hoc networks: the base ports of the IPFS nodes and node services
-    need `count` free ports in a row, which one free ephemeral port does not promise.
-    """
-    import random
-
-    for _ in range(200):
-        base = random.randrange(low, high - count)
-        if all(_port_bindable(port) for port in range(base, base + count)):
-            return base
-    raise DevnetError(f"no {count} consecutive free ports found in [{low}, {high})")
-
-
-def _port_bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def node_environment(
     config: DevnetConfig, economy: str, port: int, rpc_url: str, ipfs_api: str
 ) -> dict[str, str]:
@@ -219,6 +224,15 @@ def node_environment(
         "CIE_NODE_SHARE_REASONS_WITH": '["*"]',
         "CIE_NODE_HOST": "127.0.0.1",
         "CIE_NODE_PORT": str(port),
+        **(
+            {
+                "CIE_NODE_SIMPLE_MODE": "true",
+                "CIE_NODE_SIMPLE_ROOT": str(config.simple_root(economy).resolve()),
+                "CIE_NODE_SIMPLE_POLL_INTERVAL": str(config.node_poll_interval),
+            }
+            if config.is_simple(economy)
+            else {}
+        ),
     }
 
 
@@ -290,9 +304,9 @@ class Devnet:
         except (OSError, ValueError):
             return {}
 
-    def _record(self, name: str, pid: int, port: int, log: Path) -> None:
+    def _record(self, name: str, pid: int, port: int, log: Path, **extra: str) -> None:
         processes = self._processes()
-        processes[name] = {"pid": pid, "port": port, "log": str(log)}
+        processes[name] = {"pid": pid, "port": port, "log": str(log), **extra}
         self.config.processes_file.write_text(json.dumps(processes, indent=2) + "\n")
 
     def _running(self, name: str) -> bool:
@@ -302,6 +316,9 @@ class Devnet:
     # -- up ------------------------------------------------------------------------
     def up(self) -> NetworkInfo:
         cfg = self.config
+        unknown = sorted(set(cfg.simple_members) - set(cfg.members))
+        if unknown:
+            raise DevnetError(f"simple members {', '.join(unknown)} are not members")
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         cfg.log_dir.mkdir(parents=True, exist_ok=True)
         chain = AnvilChain(
@@ -361,6 +378,10 @@ class Devnet:
                 node_db=str((files.directory / "node.db").resolve()),
                 node_env_file=str((files.directory / "node.env").resolve()),
                 api_keys_file=str((files.directory / "api-keys.json").resolve()),
+                mode="simple" if cfg.is_simple(economy) else "full",
+                simple_root=(
+                    str(cfg.simple_root(economy).resolve()) if cfg.is_simple(economy) else ""
+                ),
             )
         info.save(cfg.network_file)
         return info
@@ -372,20 +393,30 @@ class Devnet:
         for index, economy in enumerate(cfg.members):
             name = f"node-{economy}"
             port = cfg.node_base_port + index
+            mode = "simple" if cfg.is_simple(economy) else "full"
+            running = self._running(name)
+            running_mode = self._processes().get(name, {}).get("mode", "full")
+            if running and running_mode != mode:
+                raise DevnetError(
+                    f"the node service of {economy} runs in {running_mode} mode, not {mode}: "
+                    "`cie devnet down` first to change a member's mode"
+                )
             env = node_environment(cfg, economy, port, rpc_url, ipfs_apis[index])
             directory = cfg.member_dir(economy)
+            if cfg.is_simple(economy):
+                cfg.simple_root(economy).mkdir(parents=True, exist_ok=True)
             (directory / "node.env").write_text(
                 "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
             )
             ensure_api_keys(env["CIE_NODE_DATABASE_URL"], directory / "api-keys.json", economy)
-            if self._running(name):
+            if running:
                 continue
             ensure_port_free(port, f"the node service of {economy}")
             log = cfg.log_dir / f"{name}.log"
             process = start_process(
                 [sys.executable, "-m", "node", "serve"], log, env={**env, "PYTHONUNBUFFERED": "1"}
             )
-            self._record(name, process.pid, port, log)
+            self._record(name, process.pid, port, log, mode=mode)
             started.append((economy, port, process, log))
         deadline = time.monotonic() + cfg.node_start_timeout
         for economy, port, process, log in started:

@@ -7,6 +7,7 @@ port gives a clear error instead of a confusing failure later.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -90,3 +91,25 @@ def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> 
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+def free_port_range(count: int, *, low: int = 20000, high: int = 32000) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1, below the ephemeral range.
+
+    For tests and ad-hoc networks: the base ports of the IPFS nodes and node services
+    need `count` free ports in a row, which one free ephemeral port does not promise.
+    """
+    for _ in range(200):
+        base = random.randrange(low, high - count)
+        if all(_port_bindable(port) for port in range(base, base + count)):
+            return base
+    raise DevnetError(f"no {count} consecutive free ports found in [{low}, {high})")
+
+
+def _port_bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

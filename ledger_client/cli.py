@@ -49,6 +49,12 @@ def demo(
     json_file: Path = typer.Option(None, "--json", help="write the machine-readable summary"),
     data_dir: Path = typer.Option(Path(".devnet"), "--data-dir", envvar="CIE_DEVNET_DIR"),
     members: str = typer.Option("KZ,UZ,AZ,KR", help="comma-separated economies (3 or more)"),
+    simple: str = typer.Option(
+        "auto",
+        "--simple",
+        help="members whose node runs in simple (folder) mode, comma-separated; "
+        "'auto': the last member when there are 4 or more (KR by default); 'none': no one",
+    ),
     chain_port: int = typer.Option(8545, help="anvil's port"),
     ipfs_api_base_port: int = typer.Option(5101, help="first member's IPFS API port"),
     ipfs_swarm_base_port: int = typer.Option(4101, help="first member's IPFS swarm port"),
@@ -65,16 +71,18 @@ def demo(
     """
     try:
         from devnet.demo import DemoScenario, print_summary
-        from devnet.network import Devnet, DevnetConfig
+        from devnet.network import Devnet, DevnetConfig, resolve_simple_members
         from devnet.processes import DevnetError
     except ImportError:
         console.print("[red]the demo needs a source checkout (the devnet package)[/]")
         raise typer.Exit(2) from None
     economies = tuple(m.strip().upper() for m in members.split(",") if m.strip())
+    simple_members = resolve_simple_members(simple, economies)
     devnet = Devnet(
         DevnetConfig(
             data_dir=data_dir,
             members=economies,
+            simple_members=simple_members,
             chain_port=chain_port,
             ipfs_api_base_port=ipfs_api_base_port,
             ipfs_swarm_base_port=ipfs_swarm_base_port,

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from devnet.demo import DemoScenario
-from devnet.network import Devnet, DevnetConfig, NetworkInfo, free_port_range
+from devnet.network import Devnet, DevnetConfig, NetworkInfo
+from devnet.processes import free_port_range
 from ledger_client.provenance import read_history
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devnet.network import free_port_range
+from devnet.processes import free_port_range
 
 
 def test_demo_once_anchors_delivers_verifies_and_acknowledges_everything(tmp_path: Path) -> None:
@@ -67,13 +67,39 @@ def test_demo_once_anchors_delivers_verifies_and_acknowledges_everything(tmp_pat
     assert all(c["flagged"] for c in cases.values()), cases
 
     latency = summary["latency_s"]
+    # documents for the simple member are decided by its officer, not a risk hook
+    to_simple = sum(1 for d in detail if "to_simple" in d["tags"])
+    assert latency["submit_to_importer_hook"]["n"] >= docs["total"] - to_simple
+    assert latency["submit_to_ack_seen_by_exporter"]["n"] >= docs["total"]
     for name in ("submit_to_importer_hook", "submit_to_ack_seen_by_exporter"):
-        assert latency[name]["n"] >= docs["total"]
         assert 0 < latency[name]["p50"] <= latency[name]["p95"] <= latency[name]["p99"]
     assert summary["aeo_registered"] and len(summary["mra"]) == 2
     assert summary["inspection_rates"]["non_aeo"]["assessed"] > 0
     assert len(summary["dashboards"]) == 4
     assert "all" in result.stdout and "dashboard KZ" in result.stdout
+
+    # KR (the 4th member) runs in simple mode by default: files in, files out, officers.
+    simple = summary["simple_members"]
+    assert set(simple) == {"KR"}
+    kr = simple["KR"]
+    assert [n.rsplit("-", 1)[-1] for n in kr["files_done"]] == [
+        "manifests.json",
+        "manifest.manifest.csv",
+        "certificate.xml",
+    ]
+    assert [n.rsplit("-", 1)[-1] for n in kr["files_rejected"]] == ["invalid.json"]
+    assert all(rules for rules in kr["files_rejected"].values())
+    from_kr = [d for d in detail if "from_simple" in d["tags"]]
+    assert {d["issuer"] for d in from_kr} == {"KR"}
+    assert len(from_kr) == 4  # 2 (JSON) + 1 (CSV) + 1 (XML e-CO)
+    assert {t for d in from_kr for t in d["tags"]} >= {"json", "csv", "xml"}
+    to_kr = [d for d in detail if "to_simple" in d["tags"]]
+    assert to_kr and all("KR" in d["destinations"] for d in to_kr)
+    decided = {(d["document_id"], d["version"]) for d in kr["decisions"]}
+    assert {(d["document_id"], d["version"]) for d in to_kr} <= decided
+    assert all(d["outcome"] == "acknowledged" and d["on_chain"] for d in kr["decisions"])
+    assert kr["decisions_on_chain"] == len(kr["decisions"])
+    assert "simple member KR" in result.stdout
 
 
 def test_a_taken_node_service_port_is_a_clear_error(tmp_path: Path) -> None:

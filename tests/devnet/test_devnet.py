@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devnet.network import Devnet, DevnetConfig, NetworkInfo, open_member_sender
-from devnet.processes import DevnetError, free_port
+from devnet.processes import DevnetError, free_port_range
 from ledger_client.deployment import Deployment
 from ledger_client.ledger import Ledger
 from ledger_client.records import DocType, Record
@@ -19,10 +19,10 @@ def _config(tmp_path: Path) -> DevnetConfig:
     return DevnetConfig(
         data_dir=tmp_path / "devnet",
         members=("KZ", "UZ"),
-        chain_port=free_port(),
-        ipfs_api_base_port=free_port(),
-        ipfs_swarm_base_port=free_port(),
-        node_base_port=free_port(),
+        chain_port=free_port_range(1),
+        ipfs_api_base_port=free_port_range(2),
+        ipfs_swarm_base_port=free_port_range(2),
+        node_base_port=free_port_range(2),
     )
 
 

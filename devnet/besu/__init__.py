@@ -1,0 +1,1 @@
+"""Consortium deployment configs: Hyperledger Besu (QBFT) and Kubo daemons (see README.md)."""
