@@ -53,9 +53,7 @@ def connect(url: str, *, poa: bool = False, timeout: float = 30.0) -> Web3:
     return w3
 
 
-async def connect_async(
-    url: str, *, poa: bool = False, timeout: float = 30.0
-) -> AsyncWeb3[Any]:
+async def connect_async(url: str, *, poa: bool = False, timeout: float = 30.0) -> AsyncWeb3[Any]:
     """Connect to an HTTP or WebSocket endpoint for asynchronous use (subscriptions)."""
     w3: AsyncWeb3[Any]
     if url.startswith(("ws://", "wss://")):

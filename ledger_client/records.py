@@ -64,9 +64,7 @@ def document_id(economy: str, doc_type: int, serial: int) -> bytes:
     if not 0 <= serial <= MAX_SERIAL:
         raise DocumentValidationError(f"serial {serial} is outside uint64")
     DocType(doc_type)
-    value = (
-        int.from_bytes(economy_bytes(economy), "big") << 240 | int(doc_type) << 232 | serial
-    )
+    value = int.from_bytes(economy_bytes(economy), "big") << 240 | int(doc_type) << 232 | serial
     return value.to_bytes(32, "big")
 
 

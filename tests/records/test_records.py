@@ -34,11 +34,13 @@ def test_document_id_layout_is_fixed() -> None:
 
 
 def test_record_packing_layout() -> None:
-    record = Record(DocType.PRE_ARRIVAL_MANIFEST, b"\x11" * 32, b"\x22" * 32, ("KR", "UZ"),
-                    (b"\x33" * 32,))
+    record = Record(
+        DocType.PRE_ARRIVAL_MANIFEST, b"\x11" * 32, b"\x22" * 32, ("KR", "UZ"), (b"\x33" * 32,)
+    )
     packed = record.pack()
-    assert packed == (b"\x01" + b"\x11" * 32 + b"\x22" * 32 + b"\x02" + b"KRUZ" + b"\x01"
-                      + b"\x33" * 32)
+    assert packed == (
+        b"\x01" + b"\x11" * 32 + b"\x22" * 32 + b"\x02" + b"KRUZ" + b"\x01" + b"\x33" * 32
+    )
 
 
 @pytest.mark.parametrize(
