@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import audit_bench, gas, ipfs_bench, pipeline_bench
+from bench import audit_bench, gas, ipfs_bench, latency, pipeline_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "BENCHMARKS.md"
@@ -56,6 +56,7 @@ def sections(profile: str) -> list[tuple[str, Callable[[], str]]]:
     found.append(("IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)))
     found.append(("Document pipeline", lambda: pipeline_bench.markdown_section(profile)))
     found.append(("Auditor verification", lambda: audit_bench.markdown_section(profile)))
+    found.append(("End-to-end latency", lambda: latency.markdown_section(profile)))
     return found
 
 
