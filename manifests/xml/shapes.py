@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any, Final, Literal
 
 from manifests.document_type import DocumentType
+from manifests.errors import ExportError
 from manifests.schemas import json_schema
 
 ScalarKind = Literal["string", "integer", "number", "decimal", "boolean"]
@@ -89,7 +90,10 @@ class _Builder:
                 )
                 return decimal, nullable
             if len(options) != 1:
-                raise NotImplementedError(f"{name}: a union of {len(options)} shapes")
+                raise ExportError(
+                    f"{name}: a union of {len(options)} shapes has no XML mapping; "
+                    "extend manifests/xml/shapes.py before using it in a model"
+                )
             shape, _ = self.resolve(options[0], name)
             return shape, nullable
         kind = node.get("type")
@@ -114,7 +118,10 @@ class _Builder:
                 ),
                 False,
             )
-        raise NotImplementedError(f"{name}: JSON Schema node {sorted(node)}")
+        raise ExportError(
+            f"{name}: JSON Schema node {sorted(node)} has no XML mapping; "
+            "extend manifests/xml/shapes.py before using it in a model"
+        )
 
     def object(self, name: str, node: dict[str, Any]) -> ObjectShape:
         if name in self.objects:
