@@ -447,7 +447,13 @@ class RegistryListener:
                 log.error("listener.gave_up", document=doc_hex, version=version, error=error)
             return row.state
 
-    def _assess(self, doc_hex: str, version: int) -> str:
+    def _fetch_for_assessment(self, doc_hex: str, version: int) -> VerifiedDocument | str:
+        """Fetch and verify a version addressed here, before anything acts on it.
+
+        Returns the verified document, or the state the version ended in instead:
+        VERIFICATION_FAILED (recorded, counted, logged; no hook ever sees it), REVOKED,
+        or the retry state after a transient IPFS or chain failure.
+        """
         doc_id = bytes.fromhex(doc_hex)
         self.fault("process.before_fetch")
         try:
@@ -483,6 +489,14 @@ class RegistryListener:
                 row.state = State.REVOKED
             DOCUMENTS_PROCESSED.labels(State.REVOKED).inc()
             return State.REVOKED
+        return verified
+
+    def _assess(self, doc_hex: str, version: int) -> str:
+        doc_id = bytes.fromhex(doc_hex)
+        fetched = self._fetch_for_assessment(doc_hex, version)
+        if isinstance(fetched, str):
+            return fetched
+        verified = fetched
         assessment = self.engine.assess(self._context(doc_id, version, verified))
         self.fault("process.after_hooks")
         reasons = assessment.reasons()

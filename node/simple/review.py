@@ -23,11 +23,10 @@ from typing import Any, Final
 import structlog
 from sqlalchemy import select
 
-from ledger_client.errors import VerificationError
 from ledger_client.provenance import Provenance, VerifiedDocument
 from node import db as tables
 from node.listener import RegistryListener, ScanReport, State
-from node.metrics import DOCUMENTS_PROCESSED, VERIFICATION_FAILURES
+from node.metrics import DOCUMENTS_PROCESSED
 from node.simple.folders import ExchangeFolders, write_atomically, write_json
 
 log = structlog.get_logger(__name__)
@@ -187,37 +186,10 @@ class ManualReviewListener(RegistryListener):
                 DOCUMENTS_PROCESSED.labels(State.REVOKED).inc()
 
     def _assess(self, doc_hex: str, version: int) -> str:
-        doc_id = bytes.fromhex(doc_hex)
-        self.fault("process.before_fetch")
-        try:
-            verified = self.fetcher.fetch_and_verify(doc_id, version)
-        except VerificationError as exc:
-            check = str(getattr(exc, "check", "") or str(exc).split(":", 1)[0])
-            with self.db.transaction() as session:
-                row = session.get(tables.Processing, (doc_hex, version))
-                assert row is not None
-                row.state = State.VERIFICATION_FAILED
-                row.last_error = str(exc)
-                session.add(
-                    tables.VerificationFailure(
-                        document_id=doc_hex, version=version, check=check, message=str(exc)
-                    )
-                )
-            VERIFICATION_FAILURES.labels(check).inc()
-            DOCUMENTS_PROCESSED.labels(State.VERIFICATION_FAILED).inc()
-            log.error(
-                "simple.verification_failed", document=doc_hex, version=version, error=str(exc)
-            )
-            return State.VERIFICATION_FAILED
-        except Exception as exc:  # IPFS or chain trouble: try again next round
-            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
-        if verified.provenance.revoked:
-            with self.db.transaction() as session:
-                row = session.get(tables.Processing, (doc_hex, version))
-                assert row is not None
-                row.state = State.REVOKED
-            DOCUMENTS_PROCESSED.labels(State.REVOKED).inc()
-            return State.REVOKED
+        fetched = self._fetch_for_assessment(doc_hex, version)
+        if isinstance(fetched, str):
+            return fetched
+        verified = fetched
         # Written before the state changes: after a crash the same files are written again.
         write_received(self.folders, received_record(doc_hex, version, verified))
         self.fault("process.after_received")
