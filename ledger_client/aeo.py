@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from ledger_client.contract_client import ContractClient
 from ledger_client.records import economy_bytes
+
+
+def operator_id_of(aeo_id: str) -> bytes:
+    """The AeoRegistry operator id of an AEO identifier: keccak256 of its UTF-8 bytes.
+
+    The one place this rule lives: the node's risk engine and AEO service and
+    the auditor's analytics all key operators by it.
+    """
+    return keccak(aeo_id.encode("utf-8"))
 
 
 class OperatorStatus(IntEnum):

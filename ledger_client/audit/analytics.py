@@ -17,7 +17,8 @@ one ``eth_getLogs`` per block chunk (`ChainIndex`) and computes:
   node; `exporter_aeo_ids_via_pipeline` computes it for the member running it).
   Documents missing from the mapping are counted as ``unmapped`` and left out
   of both rates. Recognition is the AeoRegistry's ``recognition`` view at the
-  time of the report (JSON-RPC batch), with operator id ``keccak256(aeo_id)``;
+  time of the report (JSON-RPC batch), with operator id
+  `ledger_client.aeo.operator_id_of`;
 * transit movements: departure -> arrival durations, and movements departed but
   not arrived after ``overdue_after`` seconds (measured to the latest block's time).
 
@@ -36,9 +37,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from eth_utils.crypto import keccak
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from ledger_client.aeo import operator_id_of
 from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.audit.report import iso_time
 from ledger_client.errors import LedgerClientError
@@ -58,15 +59,6 @@ __all__ = [
 ANALYTICS_SCHEMA: Final = "cie-ledger/audit-analytics/v1"
 DEFAULT_OVERDUE_SECONDS: Final = 72 * 3600
 _INSPECTED: Final = frozenset({Lane.YELLOW, Lane.RED})
-
-
-def operator_id_of(aeo_id: str) -> bytes:
-    """The AeoRegistry operator id of an AEO identifier: keccak256 of its UTF-8 bytes.
-
-    Same rule as `node.risk.reference.operator_id_of` (kept here so the client
-    does not depend on the node package).
-    """
-    return keccak(aeo_id.encode())
 
 
 class _Model(BaseModel):

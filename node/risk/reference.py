@@ -5,10 +5,10 @@ Rules (each a `Finding` with a stable rule name; scores add up):
 * ``aeo.recognized``: the trader the document names (consignor, holder or
   exporter; `Document.trader_aeo_id`) is an AEO recognized by THIS economy
   (own programme, MRA or multilateral programme, per `AeoRegistry.recognition`).
-  The operator id on chain is ``keccak256(utf8(aeo_id))`` (`operator_id_of`) and
-  the operator's economy is the one that granted the status: the AEO id's first
-  two letters (its format is ISO 3166-1 alpha-2 + up to 33 characters). Recognition multiplies the
-  random inspection probability by `aeo_inspection_factor` (0.5: half the rate).
+  The operator id on chain is ``keccak256(utf8(aeo_id))``
+  (`ledger_client.aeo.operator_id_of`) and the operator's economy is the one
+  that granted the status: the AEO id's first two letters (its format is ISO
+  3166-1 alpha-2 + up to 33 characters). Recognition multiplies the random inspection probability by `aeo_inspection_factor` (0.5: half the rate).
 * ``linked.*``: a certificate of origin is compared with the manifest it links
   (`manifests.check_linked_consistency`), when this node holds that manifest.
 * ``hs.watch_list``: an HS code starts with a watch-listed prefix.
@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from eth_utils.crypto import keccak
 
+from ledger_client.aeo import operator_id_of
 from ledger_client.records import CheckpointKind
 from manifests import (
     CertificateOfOrigin,
@@ -49,11 +50,6 @@ VALUE_SCORE = 30.0
 OVERDUE_SCORE = 60.0
 OFF_ITINERARY_SCORE = 60.0
 INCIDENT_SCORE = 30.0
-
-
-def operator_id_of(aeo_id: str) -> bytes:
-    """The AeoRegistry operator id of an AEO identifier: keccak256 of its UTF-8 bytes."""
-    return keccak(aeo_id.encode("utf-8"))
 
 
 def inspection_draw(document_id: bytes, version: int) -> float:
