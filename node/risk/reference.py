@@ -8,7 +8,8 @@ Rules (each a `Finding` with a stable rule name; scores add up):
   The operator id on chain is ``keccak256(utf8(aeo_id))``
   (`ledger_client.aeo.operator_id_of`) and the operator's economy is the one
   that granted the status: the AEO id's first two letters (its format is ISO
-  3166-1 alpha-2 + up to 33 characters). Recognition multiplies the random inspection probability by `aeo_inspection_factor` (0.5: half the rate).
+  3166-1 alpha-2 + up to 33 characters). Recognition multiplies the random
+  inspection probability by `aeo_inspection_factor` (0.5: half the rate).
 * ``linked.*``: a certificate of origin is compared with the manifest it links
   (`manifests.check_linked_consistency`), when this node holds that manifest.
 * ``hs.watch_list``: an HS code starts with a watch-listed prefix.
