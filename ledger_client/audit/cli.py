@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -22,18 +21,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger_client.audit.analytics import aggregate_report, to_csv
-from ledger_client.audit.document_file import DocumentFileError
+from ledger_client.audit.document_file import DocumentFileError, document_files_in_zip
 from ledger_client.audit.html import render_html
 from ledger_client.audit.report import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_REVOKED,
-    EXIT_SUPERSEDED,
     EXIT_USAGE,
     AuditReport,
-    Verdict,
 )
-from ledger_client.audit.verifier import AuditVerifier
+from ledger_client.audit.verifier import AuditVerifier, batch_report
 from ledger_client.chain import connect
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerClientError
@@ -54,8 +51,6 @@ DeploymentOption = Annotated[
     typer.Option("--deployment", help="deployment file (default: CIE_DEPLOYMENT_FILE)"),
 ]
 PoaOption = Annotated[bool, typer.Option("--poa", help="proof-of-authority chain (Besu)")]
-
-_SEVERITY = (EXIT_INVALID, EXIT_REVOKED, EXIT_SUPERSEDED, EXIT_OK)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -137,10 +132,7 @@ def _files(source: Path) -> Iterator[tuple[str, bytes]]:
         for path in sorted(source.rglob("*.json")):
             yield str(path.relative_to(source)), path.read_bytes()
     elif zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as archive:
-            for name in sorted(archive.namelist()):
-                if name.endswith(".json"):
-                    yield name, archive.read(name)
+        yield from document_files_in_zip(source)
     else:
         raise OSError(f"{source} is neither a directory nor a zip archive")
 
@@ -164,7 +156,7 @@ def verify_batch(
     """Verify every document file in a directory or zip (chain reads batched)."""
     try:
         files = list(_files(source))
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, DocumentFileError) as exc:
         raise _fail(f"cannot read {source}: {exc}") from None
     ledger = open_read_only_ledger(rpc_url, deployment, poa)
     verifier = AuditVerifier(ledger)
@@ -180,15 +172,13 @@ def verify_batch(
         results = verifier.verify_many(
             files, progress=lambda n: progress.advance(task, n), workers=workers
         )
-    counts: Counter[str] = Counter(
-        item.report.verdict.value if item.report else "UNREADABLE" for item in results
-    )
+    summary = batch_report(results)
     table = Table(title=f"{len(results)} document file(s) from {source}")
     table.add_column("verdict")
     table.add_column("files", justify="right")
-    for verdict in [*(v.value for v in Verdict), "UNREADABLE"]:
-        if counts.get(verdict):
-            table.add_row(verdict, str(counts[verdict]))
+    for verdict, count in summary.summary.items():
+        if count:
+            table.add_row(verdict, str(count))
     Console().print(table)
     for item in results:
         if item.error is not None:
@@ -206,8 +196,7 @@ def verify_batch(
             json_out.write_text(json.dumps(payload, indent=1))
         except OSError as exc:
             raise _fail(f"cannot write {json_out}: {exc.strerror}") from None
-    codes = {EXIT_INVALID if item.report is None else item.report.exit_code for item in results}
-    raise typer.Exit(next((code for code in _SEVERITY if code in codes), EXIT_OK))
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command("report")

@@ -28,10 +28,13 @@ visible fields (hidden ones cannot be guessed, their salts stay out).
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from ledger_client.commitment import (
@@ -45,15 +48,19 @@ from ledger_client.provenance import VerifiedDocument
 
 __all__ = [
     "DOCUMENT_FILE_FORMAT",
+    "MAX_BATCH_FILES",
     "MAX_DOCUMENT_FILE_BYTES",
     "DocumentFile",
     "DocumentFileError",
+    "document_files_in_json_array",
+    "document_files_in_zip",
     "export_document_file",
     "parse_document_file",
 ]
 
 DOCUMENT_FILE_FORMAT: Final = "cie-ledger/document-file/v1"
 MAX_DOCUMENT_FILE_BYTES: Final = 16 * 1024 * 1024
+MAX_BATCH_FILES: Final = 100_000
 
 _ID_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS_RE: Final = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -264,3 +271,71 @@ def parse_document_file(raw: bytes | str) -> DocumentFile:
     except (VerificationError, LedgerClientError) as exc:
         raise DocumentFileError(f"the redacted copy is malformed: {exc}") from None
     return DocumentFile(*header, disclosure="redacted", redacted=redacted)
+
+
+# ------------------------------------------------------------------ many files
+
+
+def document_files_in_zip(
+    archive: bytes | str | Path,
+    *,
+    max_files: int = MAX_BATCH_FILES,
+    max_total_bytes: int | None = None,
+) -> list[tuple[str, bytes]]:
+    """(member name, bytes) of every ``*.json`` member of a zip archive, by name.
+
+    The sizes the archive declares are checked before anything is inflated (a
+    small archive can declare gigabytes): more than `max_files` members, one
+    member over `MAX_DOCUMENT_FILE_BYTES` or, with `max_total_bytes`, a larger
+    sum raise `DocumentFileError`, as does an archive that is not a zip.
+    """
+    source = io.BytesIO(archive) if isinstance(archive, bytes) else archive
+    try:
+        with zipfile.ZipFile(source) as zipped:
+            members = sorted(
+                (i for i in zipped.infolist() if i.filename.endswith(".json") and not i.is_dir()),
+                key=lambda i: i.filename,
+            )
+            if len(members) > max_files:
+                raise DocumentFileError(
+                    f"the archive holds {len(members)} document files; at most {max_files} "
+                    "per batch"
+                )
+            for info in members:
+                if info.file_size > MAX_DOCUMENT_FILE_BYTES:
+                    raise DocumentFileError(
+                        f"{info.filename} is {info.file_size} bytes; a document file is at "
+                        f"most {MAX_DOCUMENT_FILE_BYTES}"
+                    )
+            total = sum(i.file_size for i in members)
+            if max_total_bytes is not None and total > max_total_bytes:
+                raise DocumentFileError(
+                    f"the archive inflates to {total} bytes; at most {max_total_bytes} per batch"
+                )
+            return [(info.filename, zipped.read(info)) for info in members]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise DocumentFileError(f"not a readable zip archive: {exc}") from None
+
+
+def document_files_in_json_array(raw: bytes | str) -> list[tuple[str, bytes]]:
+    """(``[index]``, bytes) of each document file in a JSON array of document files.
+
+    Each element is re-serialised on its own, so it is checked exactly as if it
+    came as a separate file (an element that is not a document file is reported
+    by the verifier for that element only). A body that is not a JSON array, or
+    has more than `MAX_BATCH_FILES` elements, raises `DocumentFileError`.
+    """
+    try:
+        data = json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise DocumentFileError(f"not a JSON array of document files: {exc}") from None
+    if not isinstance(data, list):
+        raise DocumentFileError("a batch is a JSON array of document files")
+    if len(data) > MAX_BATCH_FILES:
+        raise DocumentFileError(
+            f"the batch holds {len(data)} document files; at most {MAX_BATCH_FILES}"
+        )
+    # ASCII output: a lone surrogate in a string survives the round trip (and is
+    # then refused by the commitment, as it would be in a separate file).
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    return [(f"[{i}]", dumps(item).encode()) for i, item in enumerate(data)]

@@ -29,14 +29,18 @@ from typing import Any, Final
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "BATCH_REPORT_SCHEMA",
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_REVOKED",
     "EXIT_SUPERSEDED",
     "EXIT_USAGE",
     "REPORT_SCHEMA",
+    "UNREADABLE",
     "AcknowledgementEntry",
+    "AuditBatchReport",
     "AuditReport",
+    "BatchFileResult",
     "CheckpointEntry",
     "DestinationEntry",
     "LinkedDocumentEntry",
@@ -44,9 +48,13 @@ __all__ = [
     "VersionEntry",
     "exit_code_for",
     "iso_time",
+    "worst_exit_code",
 ]
 
 REPORT_SCHEMA: Final = "cie-ledger/audit-report/v1"
+BATCH_REPORT_SCHEMA: Final = "cie-ledger/audit-batch/v1"
+UNREADABLE: Final = "UNREADABLE"
+"""The batch verdict of a file that is not a document file (it has no report)."""
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
@@ -79,6 +87,15 @@ _EXIT_CODES: Final = {
 def exit_code_for(verdict: Verdict) -> int:
     """The `cie audit verify` exit status of a verdict."""
     return _EXIT_CODES[verdict]
+
+
+# Worst first: a batch's status is the first of these that any of its files has.
+_SEVERITY: Final = (EXIT_INVALID, EXIT_REVOKED, EXIT_SUPERSEDED, EXIT_OK)
+
+
+def worst_exit_code(codes: set[int]) -> int:
+    """The status of a batch from its files' statuses: 1 > 2 > 3 > 0 (empty: 0)."""
+    return next((code for code in _SEVERITY if code in codes), EXIT_OK)
 
 
 def iso_time(timestamp: int) -> str:
@@ -208,4 +225,40 @@ class AuditReport(_Model):
     transit: TransitTrail | None = None
 
     def to_json(self, *, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+
+class BatchFileResult(_Model):
+    """One file of a batch: its verdict and report, or why it is not a document file."""
+
+    source: str = Field(description="member name, path or ``[index]`` in the batch")
+    verdict: str = Field(description="a verdict, or UNREADABLE (not a document file)")
+    exit_code: int
+    error: str | None = Field(None, description="why the file could not be read (UNREADABLE)")
+    report: AuditReport | None = None
+
+
+class AuditBatchReport(_Model):
+    """Every file of a batch and the count of each verdict (schema ``cie-ledger/audit-batch/v1``).
+
+    `exit_code` is the batch's status, the worst among its files (1 > 2 > 3 > 0,
+    an unreadable file counting as 1), as ``cie audit verify-batch`` exits.
+    """
+
+    schema_: str = Field(
+        default=BATCH_REPORT_SCHEMA,
+        serialization_alias="schema",
+        validation_alias=AliasChoices("schema", "schema_"),
+        description="batch report schema version",
+    )
+    checked_at: str
+    total: int
+    exit_code: int
+    summary: dict[str, int] = Field(
+        description="files per verdict: every verdict and UNREADABLE, in a fixed order, zeros "
+        "included"
+    )
+    results: list[BatchFileResult]
+
+    def to_json(self, *, indent: int | None = None) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)

@@ -25,8 +25,12 @@ from dataclasses import dataclass
 from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.audit.document_file import DocumentFile, DocumentFileError, parse_document_file
 from ledger_client.audit.report import (
+    EXIT_INVALID,
+    UNREADABLE,
     AcknowledgementEntry,
+    AuditBatchReport,
     AuditReport,
+    BatchFileResult,
     CheckpointEntry,
     DestinationEntry,
     LinkedDocumentEntry,
@@ -36,6 +40,7 @@ from ledger_client.audit.report import (
     VersionEntry,
     exit_code_for,
     iso_time,
+    worst_exit_code,
 )
 from ledger_client.commitment import commit, root_of_redacted
 from ledger_client.errors import LedgerClientError
@@ -47,6 +52,7 @@ from ledger_client.registry import NO_AUTHORITY, DocumentNotAnchoredError
 __all__ = [
     "AuditVerifier",
     "BatchItem",
+    "batch_report",
     "computed_root",
     "verify_document_file",
     "verify_document_files",
@@ -67,6 +73,34 @@ class BatchItem:
     @property
     def exit_code(self) -> int:
         return self.report.exit_code if self.report is not None else 4
+
+    @property
+    def verdict(self) -> str:
+        return self.report.verdict.value if self.report is not None else UNREADABLE
+
+
+def batch_report(items: Sequence[BatchItem]) -> AuditBatchReport:
+    """The batch's reports, the count of each verdict and its status (worst file first)."""
+    summary = dict.fromkeys([*(v.value for v in Verdict), UNREADABLE], 0)
+    results = []
+    for item in items:
+        summary[item.verdict] += 1
+        results.append(
+            BatchFileResult(
+                source=item.source,
+                verdict=item.verdict,
+                exit_code=EXIT_INVALID if item.report is None else item.report.exit_code,
+                error=item.error,
+                report=item.report,
+            )
+        )
+    return AuditBatchReport(
+        checked_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        total=len(results),
+        exit_code=worst_exit_code({r.exit_code for r in results}),
+        summary=summary,
+        results=results,
+    )
 
 
 def _hex(value: bytes) -> str:
