@@ -212,6 +212,8 @@ def node_environment(
     return {
         "CIE_NODE_ECONOMY": economy,
         "CIE_NODE_RPC_URL": rpc_url,
+        # anvil serves WebSocket on the HTTP port: new blocks wake the listener at once.
+        "CIE_NODE_WS_URL": "ws" + rpc_url.removeprefix("http"),
         "CIE_NODE_DEPLOYMENT_FILE": str(config.deployment_file.resolve()),
         "CIE_NODE_KEYSTORE_FILE": str(files.keystore.resolve()),
         "CIE_NODE_KEYSTORE_PASSWORD_FILE": str(files.password_file.resolve()),

@@ -8,16 +8,24 @@ switched on, and zero-gas-price networks get legacy transactions at gas price 0.
 counter lets many threads submit at once without nonce collisions, and a
 rejected nonce resynchronizes from the chain. Reverts come back as the typed
 exceptions of `ledger_client.contract_errors`, named after the contract rule.
+
+`HeadSubscription` follows new blocks over a WebSocket (`eth_subscribe`
+"newHeads" through web3's `subscription_manager`) in a thread of its own and
+reconnects with backoff; callers use it only as a wake-up signal and keep their
+own polling as the fallback.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
@@ -28,6 +36,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import AsyncHTTPProvider, HTTPProvider, WebSocketProvider
 from web3.types import Nonce, TxParams, TxReceipt
+from web3.utils.subscriptions import NewHeadsSubscription, NewHeadsSubscriptionContext
 
 from ledger_client import contract_errors
 from ledger_client.errors import (
@@ -38,6 +47,8 @@ from ledger_client.errors import (
 
 #: Transactions are priced once per this many seconds, not once per transaction.
 FEE_REFRESH_SECONDS = 2.0
+
+log = structlog.get_logger(__name__)
 
 
 def connect(url: str, *, poa: bool = False, timeout: float = 30.0) -> Web3:
@@ -266,3 +277,101 @@ class TransactionSender:
             for i, call in enumerate(calls)
         ]
         return [self.wait(h) for h in hashes]
+
+
+class HeadSubscription:
+    """New-block notifications from a WebSocket endpoint, in a background thread.
+
+    `on_head(block_number)` is called from the subscription's thread for every
+    head the endpoint announces. When the connection drops (or cannot be made),
+    `connected` is cleared and the subscription is made again after `backoff`
+    seconds, doubling up to `max_backoff`; heads announced while disconnected are
+    not replayed, so callers must treat a head only as a hint to look at the chain.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        on_head: Callable[[int], None],
+        *,
+        poa: bool = False,
+        backoff: float = 0.5,
+        max_backoff: float = 15.0,
+        timeout: float = 10.0,
+    ) -> None:
+        if not url.startswith(("ws://", "wss://")):
+            raise ChainUnavailableError(f"{url!r} is not a ws:// or wss:// URL")
+        self.url = url
+        self.on_head = on_head
+        self.poa = poa
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = timeout
+        #: Set while a subscription is live.
+        self.connected = threading.Event()
+        #: Heads received, and subscriptions made (1 + reconnections), since start.
+        self.heads = 0
+        self.subscriptions = 0
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._thread_main, name="cie-heads", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(task.cancel)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.connected.clear()
+
+    def _thread_main(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        delay = self.backoff
+        while not self._stopping.is_set():
+            try:
+                await self._subscribe_and_listen()
+                reason = "connection closed"
+            except asyncio.CancelledError:
+                break
+            except Exception as exc:  # refused, dropped, or timed out: retry
+                reason = f"{type(exc).__name__}: {exc}"
+            was_connected = self.connected.is_set()
+            self.connected.clear()
+            if self._stopping.is_set():
+                break
+            if was_connected:
+                delay = self.backoff
+            log.warning("chain.heads_lost", url=self.url, reason=reason, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_backoff)
+
+    async def _subscribe_and_listen(self) -> None:
+        provider = WebSocketProvider(
+            self.url, request_timeout=self.timeout, max_connection_retries=1
+        )
+        async with AsyncWeb3(provider) as w3:
+            if self.poa:
+                w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+
+            async def handle(context: NewHeadsSubscriptionContext) -> None:
+                self.heads += 1
+                self.on_head(int(context.result["number"]))
+
+            await w3.subscription_manager.subscribe(
+                NewHeadsSubscription(label="cie-heads", handler=handle)
+            )
+            self.subscriptions += 1
+            self.connected.set()
+            log.info("chain.heads_subscribed", url=self.url, subscriptions=self.subscriptions)
+            await w3.subscription_manager.handle_subscriptions(run_forever=True)

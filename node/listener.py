@@ -12,8 +12,15 @@ chunk end's hash in ``scanned_blocks``; event rows are unique by
 cursor's hash is compared with the chain's: on a mismatch (a reorganisation
 deeper than the confirmations) the cursor rewinds to the newest scanned block
 still on the chain, rows of the orphaned blocks that were not acted on are
-dropped, and the range is scanned again. (WebSocket subscriptions are not used
-yet; polling works on every JSON-RPC endpoint, Besu included.)
+dropped, and the range is scanned again.
+
+What starts a round (scan, then process what is pending): with a WebSocket
+endpoint (`follow_heads`), every new-block notification; always, a poll timer
+(`interval`), which is the whole mechanism on HTTP-only endpoints and the
+fallback while the subscription is down. A notification is only a wake-up:
+the round scans from the durable cursor as a timer round does, so a head
+missed during a disconnection, or a timer round racing a head, can neither
+skip nor repeat anything. `scans` counts rounds by trigger.
 
 Processing is a state machine per (document id, version) in ``processing``::
 
@@ -35,6 +42,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +57,7 @@ from sqlalchemy.orm import Session
 from web3.types import LogReceipt
 
 from ledger_client.aeo import Recognition
+from ledger_client.chain import HeadSubscription
 from ledger_client.commitment import commit
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
 from ledger_client.errors import ContractRuleError, VerificationError
@@ -61,9 +71,12 @@ from node.db import Database
 from node.errors import InjectedFault
 from node.metrics import (
     ACKNOWLEDGEMENTS_SENT,
+    CHAIN_HEADS,
     CURSOR_BLOCK,
     DOCUMENTS_PROCESSED,
     EVENTS_SEEN,
+    HEAD_SUBSCRIPTION_UP,
+    LISTENER_SCANS,
     PROCESSING_ERRORS,
     REORGS,
     VERIFICATION_FAILURES,
@@ -162,6 +175,10 @@ class RegistryListener:
         self.fault = fault
         self.clock = clock
         self._lock = threading.RLock()  # the worker and the API share one listener
+        self._wake = threading.Event()  # set by a head notification (or by `wake()`)
+        self.heads: HeadSubscription | None = None
+        #: Rounds run by `run`, by trigger: "head", "timer" (and "start").
+        self.scans: Counter[str] = Counter()
         events = self.contract.events
         self._events = {
             name: getattr(events, name)()
@@ -402,17 +419,73 @@ class RegistryListener:
         self.process_pending()
         return report
 
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Poll until `stop` is set; errors are logged and retried next round."""
+    # ------------------------------------------------------------------ triggers
+
+    def follow_heads(
+        self, ws_url: str, *, poa: bool = False, max_backoff: float = 15.0
+    ) -> HeadSubscription:
+        """Start waking rounds on every new block announced by `ws_url` (ws:// or wss://)."""
+        if self.heads is not None:
+            raise RuntimeError("the listener already follows a head subscription")
+        self.heads = HeadSubscription(ws_url, self._on_head, poa=poa, max_backoff=max_backoff)
+        self.heads.start()
+        return self.heads
+
+    def _on_head(self, block_number: int) -> None:
+        CHAIN_HEADS.inc()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Start the next round now (as a head notification would)."""
+        self._wake.set()
+
+    def wait_for_trigger(self, stop: threading.Event, interval: float) -> str:
+        """Block until a head arrives ("head"), `interval` passes ("timer") or `stop` is set
+        ("stop"). Heads that arrived during the previous round start the next one at once."""
+        deadline = time.monotonic() + interval
         while not stop.is_set():
-            try:
-                self.poll_once()
-            except InjectedFault:
-                raise
-            except Exception:
-                PROCESSING_ERRORS.inc()
-                log.exception("listener.poll_failed")
-            stop.wait(interval)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timer"
+            if self._wake.wait(min(remaining, 0.2)):
+                self._wake.clear()
+                return "head"
+        return "stop"
+
+    def stop_following(self) -> None:
+        if self.heads is not None:
+            self.heads.stop()
+            self.heads = None
+        HEAD_SUBSCRIPTION_UP.set(0)
+
+    def round(self, trigger: str) -> ScanReport:
+        """One round (scan, then process), counted under `trigger`."""
+        self.scans[trigger] += 1
+        LISTENER_SCANS.labels(trigger).inc()
+        HEAD_SUBSCRIPTION_UP.set(int(self.heads is not None and self.heads.connected.is_set()))
+        return self.poll_once()
+
+    def run(
+        self, stop: threading.Event, interval: float = 1.0, *, ws_url: str | None = None
+    ) -> None:
+        """Run rounds until `stop` is set, on heads from `ws_url` if given and on a timer;
+        errors are logged and retried next round."""
+        if ws_url:
+            self.follow_heads(ws_url)
+        trigger = "start"
+        try:
+            while trigger != "stop":
+                try:
+                    self.round(trigger)
+                except InjectedFault:
+                    raise
+                except Exception:
+                    PROCESSING_ERRORS.inc()
+                    log.exception("listener.poll_failed")
+                trigger = self.wait_for_trigger(stop, interval)
+        finally:
+            if ws_url:
+                self.stop_following()
 
     @property
     def lock(self) -> threading.RLock:

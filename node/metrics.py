@@ -21,3 +21,10 @@ WEBHOOK_DELIVERIES = Counter(
     "cie_node_webhook_deliveries_total", "Webhook delivery attempts", ["target", "outcome"]
 )
 WEBHOOK_DEAD = Counter("cie_node_webhook_dead_letters_total", "Deliveries moved to dead letter")
+CHAIN_HEADS = Counter("cie_node_chain_heads_total", "New-block notifications over WebSocket")
+LISTENER_SCANS = Counter(
+    "cie_node_listener_scans_total", "Listener rounds, by what woke them", ["trigger"]
+)
+HEAD_SUBSCRIPTION_UP = Gauge(
+    "cie_node_head_subscription_up", "1 while the WebSocket head subscription is live"
+)

@@ -5,7 +5,8 @@ node account's keystore and the member encryption key, opens the IPFS store,
 the outbox and the node database, discovers the risk hooks and builds the
 listener and the webhook dispatcher. Tests build a `NodeRuntime` from parts.
 `NodeWorker` runs the listener and the webhook deliveries in one background
-thread until stopped.
+thread until stopped: a round on every new block when `ws_url` is set, and on
+the `poll_interval` timer in any case.
 """
 
 from __future__ import annotations
@@ -170,11 +171,20 @@ class NodeWorker:
         self.thread.join(timeout)
 
     def _run(self) -> None:
-        interval = self.runtime.settings.poll_interval
-        while not self.stop_event.is_set():
-            try:
-                self.runtime.listener.poll_once()
-                self.runtime.dispatcher.deliver_due()
-            except Exception:
-                log.exception("worker.round_failed")
-            self.stop_event.wait(interval)
+        settings = self.runtime.settings
+        listener = self.runtime.listener
+        if settings.ws_url:
+            listener.follow_heads(
+                settings.ws_url, poa=settings.poa, max_backoff=settings.ws_max_backoff
+            )
+        trigger = "start"
+        try:
+            while trigger != "stop":
+                try:
+                    listener.round(trigger)
+                    self.runtime.dispatcher.deliver_due()
+                except Exception:
+                    log.exception("worker.round_failed")
+                trigger = listener.wait_for_trigger(self.stop_event, settings.poll_interval)
+        finally:
+            listener.stop_following()

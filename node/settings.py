@@ -44,7 +44,19 @@ class NodeSettings(BaseSettings):
     )
 
     economy: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="this node's economy")] = "KZ"
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: Annotated[
+        str, Field(description="HTTP(S) JSON-RPC endpoint: reads, logs and transactions")
+    ] = "http://127.0.0.1:8545"
+    ws_url: Annotated[
+        str | None,
+        Field(
+            description="WebSocket endpoint (ws:// or wss://) announcing new blocks; each head "
+            "starts a listener round at once. Unset: the listener only polls."
+        ),
+    ] = None
+    ws_max_backoff: Annotated[
+        float, Field(gt=0, description="longest wait between WebSocket reconnection attempts")
+    ] = 15.0
     poa: Annotated[bool, Field(description="proof-of-authority extraData middleware (Besu)")] = (
         False
     )
@@ -96,6 +108,26 @@ class NodeSettings(BaseSettings):
     simple_poll_interval: Annotated[
         float, Field(gt=0, description="seconds between scans of inbox/ and decisions/")
     ] = 1.0
+
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _http_rpc(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "rpc_url must be an http(s):// JSON-RPC URL; put a ws(s):// endpoint in "
+                "CIE_NODE_WS_URL (it is used for new-block notifications)"
+            )
+        return value
+
+    @field_validator("ws_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("ws_url must start with ws:// or wss://")
+        return value
 
     @field_validator("host")
     @classmethod
