@@ -3,7 +3,8 @@
 Errors leave as ``{"errors": [{"field", "rule", "message"}]}`` (the same records
 as `manifests.FieldError`): 401/403 for authentication and roles, 404 for an
 unknown document, 409 for conflicts and contract rules, 422 for bad input
-(nothing is stored or anchored then).
+(nothing is stored or anchored then), 413 for a body over `max_request_bytes`,
+429 when an API key exceeds its submission rate (node/api/limits.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ledger_client.pipeline import (
     SubmissionPendingError,
 )
 from ledger_client.registry import DocumentNotAnchoredError
+from node.api.limits import BodySizeLimit, TokenBuckets
 from node.api.routes import admin, aeo, documents, health, inbox, transit
 from node.dashboard import install_dashboard
 from node.runtime import NodeRuntime, NodeWorker
@@ -167,6 +169,8 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    app.state.submit_buckets = TokenBuckets(settings.submit_rate, settings.submit_burst)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for router in (
         health.router,
         documents.router,

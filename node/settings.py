@@ -109,6 +109,16 @@ class NodeSettings(BaseSettings):
         float, Field(gt=0, description="seconds between scans of inbox/ and decisions/")
     ] = 1.0
 
+    # Request limits of the API (node/api/limits.py).
+    max_request_bytes: Annotated[
+        int, Field(ge=1024, description="largest request body the API reads (413 above)")
+    ] = 16 * 1024 * 1024
+    submit_rate: Annotated[
+        float, Field(gt=0, description="chain-writing requests per second per API key")
+    ] = 20.0
+    submit_burst: Annotated[
+        int, Field(ge=1, description="chain-writing requests an API key may send at once")
+    ] = 100
 
     @field_validator("rpc_url")
     @classmethod

@@ -1,7 +1,9 @@
 """Dependencies of the routes, as `Annotated` aliases.
 
 Authentication: header ``X-API-Key``. No key or an unknown/revoked key -> 401;
-a valid key whose role the endpoint does not allow -> 403.
+a valid key whose role the endpoint does not allow -> 403. Endpoints that write
+to the chain (`SubmitterDep`, `RiskOfficerDep`) also take a token from the key's
+bucket (node/api/limits.py): none left -> 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from node.api.limits import RULE_RATE, TokenBuckets, retry_after_header
 from node.runtime import NodeRuntime
 from node.services.api_keys import Principal, Role, authenticate
 
@@ -45,8 +48,27 @@ def _principal(
     return principal
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _take_token(request: Request, principal: Principal) -> None:
+    buckets: TokenBuckets = request.app.state.submit_buckets
+    wait = buckets.take(str(principal.key_id))
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail={
+                "rule": RULE_RATE,
+                "message": f"more than {buckets.burst} requests at once or "
+                f"{buckets.rate:g}/s for this API key; retry after {wait:.2f} s",
+                "retry_after": round(wait, 3),
+            },
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+def require(*roles: Role, rate_limited: bool = False) -> Callable[..., Principal]:
+    """The caller's principal if its role is one of `roles` (403 otherwise); with
+    `rate_limited`, it also takes a token from the key's submission bucket (429)."""
+
+    def check(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -56,13 +78,15 @@ def require(*roles: Role) -> Callable[..., Principal]:
                     f"{[r.value for r in roles]}",
                 },
             )
+        if rate_limited:
+            _take_token(request, principal)
         return principal
 
     return check
 
 
-SubmitterDep = Annotated[Principal, Depends(require(Role.SUBMITTER))]
-RiskOfficerDep = Annotated[Principal, Depends(require(Role.RISK_OFFICER))]
+SubmitterDep = Annotated[Principal, Depends(require(Role.SUBMITTER, rate_limited=True))]
+RiskOfficerDep = Annotated[Principal, Depends(require(Role.RISK_OFFICER, rate_limited=True))]
 ReaderDep = Annotated[Principal, Depends(require(Role.SUBMITTER, Role.RISK_OFFICER, Role.AUDITOR))]
 InboxReaderDep = Annotated[Principal, Depends(require(Role.RISK_OFFICER, Role.AUDITOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.NODE_ADMIN))]
