@@ -28,6 +28,10 @@ OPTIMIZER_RUNS = 200
 
 #: The deployable contracts, in deployment order.
 CONTRACT_NAMES = ("Consortium", "DocumentRegistry", "AeoRegistry")
+#: Contracts deployed once per member economy (its OpenAttestation DocumentStore facade).
+MEMBER_CONTRACT_NAMES = ("OaDocumentStore",)
+#: Every packaged artifact.
+ARTIFACT_NAMES = CONTRACT_NAMES + MEMBER_CONTRACT_NAMES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = PACKAGE_DIR / "artifacts"
@@ -91,7 +95,7 @@ def standard_json_input(src: Path | None = None) -> dict[str, Any]:
 
 
 def compile_contracts(
-    src: Path | None = None, names: tuple[str, ...] = CONTRACT_NAMES
+    src: Path | None = None, names: tuple[str, ...] = ARTIFACT_NAMES
 ) -> dict[str, ContractArtifact]:
     """Compile with the pinned solc-js and return the named contracts' artifacts.
 

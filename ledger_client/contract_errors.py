@@ -198,6 +198,14 @@ class ConsortiumUnknownProposal(ConsortiumRuleError):
     """Solidity error `ConsortiumUnknownProposal(uint256)` (selector 0x0fc06819)."""
 
 
+class OaStoreInvalidEconomy(ContractRuleError):
+    """Solidity error `OaStoreInvalidEconomy(bytes2)` (selector 0x8dddc67b)."""
+
+
+class OaStoreInvalidRegistry(ContractRuleError):
+    """Solidity error `OaStoreInvalidRegistry(address)` (selector 0xe2841894)."""
+
+
 class RegistryAlreadyAcknowledged(RegistryRuleError):
     """Solidity error `RegistryAlreadyAcknowledged(bytes32,uint32,bytes2)` (selector 0xec9c2d1c)."""
 
@@ -252,6 +260,26 @@ class RegistryNotOnItinerary(RegistryRuleError):
 
 class RegistryNotTransitDeclaration(RegistryRuleError):
     """Solidity error `RegistryNotTransitDeclaration(bytes32,uint8)` (selector 0xea48c455)."""
+
+
+class RegistryOaAlreadyRevoked(RegistryRuleError):
+    """Solidity error `RegistryOaAlreadyRevoked(bytes2,bytes32)` (selector 0x44241c1d)."""
+
+
+class RegistryOaHashNotInBatch(RegistryRuleError):
+    """Solidity error `RegistryOaHashNotInBatch(bytes32,bytes32)` (selector 0xf0df94be)."""
+
+
+class RegistryOaRootAlreadyIssued(RegistryRuleError):
+    """Solidity error `RegistryOaRootAlreadyIssued(bytes2,bytes32)` (selector 0x9c4ed511)."""
+
+
+class RegistryOaRootNotIssued(RegistryRuleError):
+    """Solidity error `RegistryOaRootNotIssued(bytes2,bytes32)` (selector 0x445df0c1)."""
+
+
+class RegistryOaZeroRoot(RegistryRuleError):
+    """Solidity error `RegistryOaZeroRoot()` (selector 0xc7bf1e18)."""
 
 
 class RegistrySerialOverflow(RegistryRuleError):
@@ -328,6 +356,8 @@ ERRORS: dict[str, tuple[type[ContractRuleError], tuple[str, ...], tuple[str, ...
     '0xf386f946': (ConsortiumUnknownKeyVersion, ('economy', 'keyVersion'), ('bytes2', 'uint32')),
     '0xcd0be7e5': (ConsortiumUnknownMember, ('economy',), ('bytes2',)),
     '0x0fc06819': (ConsortiumUnknownProposal, ('proposalId',), ('uint256',)),
+    '0x8dddc67b': (OaStoreInvalidEconomy, ('economy',), ('bytes2',)),
+    '0xe2841894': (OaStoreInvalidRegistry, ('registry',), ('address',)),
     '0xec9c2d1c': (RegistryAlreadyAcknowledged, ('id', 'version', 'economy'), ('bytes32', 'uint32', 'bytes2')),
     '0x25617e32': (RegistryCheckpointOutOfOrder, ('id', 'kind', 'checkpointPosition'), ('bytes32', 'uint8', 'uint8')),
     '0x9f905ddc': (RegistryDocumentRevoked, ('id',), ('bytes32',)),
@@ -342,6 +372,11 @@ ERRORS: dict[str, tuple[type[ContractRuleError], tuple[str, ...], tuple[str, ...
     '0x4ede40d9': (RegistryNotIssuer, ('id', 'caller'), ('bytes32', 'bytes2')),
     '0x5dc8ef3c': (RegistryNotOnItinerary, ('id', 'caller'), ('bytes32', 'bytes2')),
     '0xea48c455': (RegistryNotTransitDeclaration, ('id', 'docType'), ('bytes32', 'uint8')),
+    '0x44241c1d': (RegistryOaAlreadyRevoked, ('economy', 'hash'), ('bytes2', 'bytes32')),
+    '0xf0df94be': (RegistryOaHashNotInBatch, ('root', 'hash'), ('bytes32', 'bytes32')),
+    '0x9c4ed511': (RegistryOaRootAlreadyIssued, ('economy', 'root'), ('bytes2', 'bytes32')),
+    '0x445df0c1': (RegistryOaRootNotIssued, ('economy', 'root'), ('bytes2', 'bytes32')),
+    '0xc7bf1e18': (RegistryOaZeroRoot, (), ()),
     '0xc67cd23f': (RegistrySerialOverflow, ('firstSerial', 'count'), ('uint64', 'uint256')),
     '0xccd1878a': (RegistryUnknownAuthority, ('economy', 'authorityId'), ('bytes2', 'bytes32')),
     '0x6c173b17': (RegistryUnknownBatch, ('batchKey',), ('bytes32',)),

@@ -92,6 +92,11 @@ contract DocumentRegistry is IDocumentRegistry {
     mapping(bytes32 id => DocumentState) private _documents;
     mapping(bytes32 id => mapping(uint32 version => mapping(bytes2 economy => Acknowledgement))) private _acks;
 
+    /// @dev OpenAttestation issuance, per issuing economy (an economy's DocumentStore facade reads
+    /// only its own maps): batch root -> issue time, and revoked hash -> revocation time.
+    mapping(bytes2 economy => mapping(bytes32 root => uint40 issuedAt)) private _oaIssued;
+    mapping(bytes2 economy => mapping(bytes32 hash => uint40 revokedAt)) private _oaRevoked;
+
     /// @param consortium_ The Consortium contract whose active members may write (immutable).
     /// @dev Reverts with `RegistryInvalidConsortium` if `consortium_` has no code.
     constructor(IConsortium consortium_) {
@@ -215,6 +220,32 @@ contract DocumentRegistry is IDocumentRegistry {
     }
 
     // =============================================================================================
+    // OpenAttestation issuance (read by the per-economy OaDocumentStore facades)
+    // =============================================================================================
+
+    /// @inheritdoc IDocumentRegistry
+    function issueOaRoot(bytes32 root) external {
+        bytes2 economy = _consortium.activeEconomyOf(msg.sender);
+        if (root == 0) revert RegistryOaZeroRoot();
+        mapping(bytes32 => uint40) storage issued = _oaIssued[economy];
+        if (issued[root] != 0) revert RegistryOaRootAlreadyIssued(economy, root);
+        issued[root] = uint40(block.timestamp);
+        emit OaRootIssued(economy, root, msg.sender);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function revokeOa(bytes32 root, bytes32 hash, bytes32[] calldata proof) external {
+        bytes2 economy = _consortium.activeEconomyOf(msg.sender);
+        if (_oaIssued[economy][root] == 0) revert RegistryOaRootNotIssued(economy, root);
+        // OA nodes are keccak256(sorted pair), exactly OpenZeppelin's commutative hashing.
+        if (MerkleProof.processProofCalldata(proof, hash) != root) revert RegistryOaHashNotInBatch(root, hash);
+        mapping(bytes32 => uint40) storage revoked = _oaRevoked[economy];
+        if (revoked[hash] != 0) revert RegistryOaAlreadyRevoked(economy, hash);
+        revoked[hash] = uint40(block.timestamp);
+        emit OaHashRevoked(economy, hash, root, msg.sender);
+    }
+
+    // =============================================================================================
     // Views
     // =============================================================================================
 
@@ -255,6 +286,16 @@ contract DocumentRegistry is IDocumentRegistry {
         (uint256 code,,) = _recordShape(proof.record);
         if (code != _PARSE_OK) return false;
         return MerkleProof.verifyCalldata(proof.proof, root, _leaf(id, proof.record));
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function oaIssuedAt(bytes2 economy, bytes32 root) external view returns (uint40) {
+        return _oaIssued[economy][root];
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function oaRevokedAt(bytes2 economy, bytes32 hash) external view returns (uint40) {
+        return _oaRevoked[economy][hash];
     }
 
     /// @inheritdoc IDocumentRegistry

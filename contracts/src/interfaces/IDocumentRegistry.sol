@@ -98,6 +98,12 @@ interface IDocumentRegistry {
     );
     /// @notice `position` is the itinerary index of `economy` (for INCIDENT: its first occurrence).
     event TransitCheckpointRecorded(bytes32 indexed id, bytes2 indexed economy, uint8 indexed kind, uint8 position);
+    /// @notice An OpenAttestation batch root was issued under `economy` (its DocumentStore facade
+    /// now answers `isIssued(root) == true`).
+    event OaRootIssued(bytes2 indexed economy, bytes32 indexed root, address submitter);
+    /// @notice `hash` (a target hash, an intermediate node or the root of the issued batch `root`)
+    /// was revoked under `economy`.
+    event OaHashRevoked(bytes2 indexed economy, bytes32 indexed hash, bytes32 indexed root, address submitter);
 
     // ---------------------------------------------------------------------------------------------
     // Errors
@@ -126,6 +132,11 @@ interface IDocumentRegistry {
     error RegistryCheckpointOutOfOrder(bytes32 id, uint8 kind, uint8 checkpointPosition);
     error RegistryWrongCheckpointEconomy(bytes32 id, uint8 kind, bytes2 expected, bytes2 caller);
     error RegistryNotOnItinerary(bytes32 id, bytes2 caller);
+    error RegistryOaZeroRoot();
+    error RegistryOaRootAlreadyIssued(bytes2 economy, bytes32 root);
+    error RegistryOaRootNotIssued(bytes2 economy, bytes32 root);
+    error RegistryOaHashNotInBatch(bytes32 root, bytes32 hash);
+    error RegistryOaAlreadyRevoked(bytes2 economy, bytes32 hash);
 
     // ---------------------------------------------------------------------------------------------
     // Writes
@@ -196,6 +207,25 @@ interface IDocumentRegistry {
     /// @return position The itinerary index of the caller's economy.
     function recordCheckpoint(bytes32 id, uint8 kind, DocumentProof calldata proof) external returns (uint8 position);
 
+    /// @notice Issues an OpenAttestation v2 batch under the caller's economy: records the batch's
+    /// Merkle root (`signature.merkleRoot` of its wrapped documents) with the block time. The
+    /// economy's `OaDocumentStore` facade then reports the root as issued. Roots are kept per
+    /// economy, so no member can issue, squat or revoke under another member's identity. Emits
+    /// OaRootIssued.
+    /// @dev Caller: a node account of an ACTIVE member. Reverts with `ConsortiumNotActiveMember`,
+    /// `RegistryOaZeroRoot`, `RegistryOaRootAlreadyIssued` (this economy issued it before).
+    function issueOaRoot(bytes32 root) external;
+
+    /// @notice Revokes, under the caller's economy, one node of an OA batch that economy issued:
+    /// a document's target hash (that document), an intermediate node (the documents below it) or
+    /// the root itself (the whole batch; `proof` empty). `proof` leads from `hash` to `root`
+    /// (OA / OpenZeppelin sorted-pair keccak: the tail of a wrapped document's
+    /// `signature.proof`). Terminal. Emits OaHashRevoked.
+    /// @dev Caller: a node account of the ACTIVE member that issued `root`. Reverts with
+    /// `ConsortiumNotActiveMember`, `RegistryOaRootNotIssued` (not issued by the caller's economy),
+    /// `RegistryOaHashNotInBatch`, `RegistryOaAlreadyRevoked`.
+    function revokeOa(bytes32 root, bytes32 hash, bytes32[] calldata proof) external;
+
     // ---------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------
@@ -227,4 +257,12 @@ interface IDocumentRegistry {
 
     /// @notice Splits an id into its economy, document type and serial. Pure.
     function parseDocumentId(bytes32 id) external pure returns (bytes2 economy, uint8 docType, uint64 serial);
+
+    /// @notice When `economy` issued the OA batch root `root` (unix seconds; 0 if it did not).
+    /// Anyone may call.
+    function oaIssuedAt(bytes2 economy, bytes32 root) external view returns (uint40);
+
+    /// @notice When `economy` revoked the OA hash `hash` (unix seconds; 0 if it did not).
+    /// Anyone may call.
+    function oaRevokedAt(bytes2 economy, bytes32 hash) external view returns (uint40);
 }
