@@ -29,6 +29,10 @@ Processing is a state machine per (document id, version) in ``processing``::
     pending --revoked on chain--> revoked
     pending --max_attempts transient errors--> failed     (alert)
 
+An unreachable IPFS node or chain endpoint is not a document's fault: it costs
+no attempt, and the round stops there (every other version needs the same
+part); the next round retries.
+
 The risk outcome, value history and webhook deliveries are written in the
 same transaction that moves pending -> assessed, so hook effects are recorded
 exactly once; a crash before that commit runs the (read-only) hooks again, a
@@ -520,6 +524,20 @@ class RegistryListener:
                 log.error("listener.gave_up", document=doc_hex, version=version, error=error)
             return row.state
 
+    def _retry_later(self, doc_hex: str, version: int, exc: Exception) -> str:
+        """A step that may work next round failed: count an attempt; for an outage
+        (OSError: connection refused or reset, timeouts) note the error and re-raise it
+        instead, so the round stops without charging the document."""
+        error = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, OSError):
+            return self._fail_attempt(doc_hex, version, error)
+        PROCESSING_ERRORS.inc()
+        with self.db.transaction() as session:
+            row = session.get(tables.Processing, (doc_hex, version))
+            assert row is not None
+            row.last_error = error
+        raise exc
+
     def _fetch_for_assessment(self, doc_hex: str, version: int) -> VerifiedDocument | str:
         """Fetch and verify a version addressed here, before anything acts on it.
 
@@ -554,7 +572,7 @@ class RegistryListener:
             )
             return State.VERIFICATION_FAILED
         except Exception as exc:  # IPFS or chain trouble: try again next round
-            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+            return self._retry_later(doc_hex, version, exc)
         if verified.provenance.revoked:
             with self.db.transaction() as session:
                 row = session.get(tables.Processing, (doc_hex, version))
@@ -710,7 +728,7 @@ class RegistryListener:
         try:
             lane_on_chain, _ = self.registry.acknowledgement(doc_id, version, self.economy)
         except Exception as exc:
-            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+            return self._retry_later(doc_hex, version, exc)
         if lane_on_chain is not None:  # sent before a crash, or by another worker
             return self._mark_acknowledged(doc_hex, version, None)
         with self.db.sessions() as session:
@@ -740,7 +758,7 @@ class RegistryListener:
         except InjectedFault:
             raise
         except Exception as exc:
-            return self._fail_attempt(doc_hex, version, f"{type(exc).__name__}: {exc}")
+            return self._retry_later(doc_hex, version, exc)
         self.fault("process.after_ack")
         ACKNOWLEDGEMENTS_SENT.labels(Lane(outcome.lane).name).inc()
         with self.db.transaction() as session:
