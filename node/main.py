@@ -32,7 +32,7 @@ from ledger_client.pipeline import (
 )
 from ledger_client.registry import DocumentNotAnchoredError
 from node.api.limits import BodySizeLimit, TokenBuckets
-from node.api.routes import admin, aeo, documents, health, inbox, transit
+from node.api.routes import admin, aeo, audit, documents, health, inbox, transit
 from node.dashboard import install_dashboard
 from node.runtime import NodeRuntime, NodeWorker
 from node.services.documents import ManualAcknowledgementError, UnknownReferenceError
@@ -177,6 +177,7 @@ def create_app(
         inbox.router,
         transit.router,
         aeo.router,
+        audit.router,
         admin.router,
     ):
         app.include_router(router)

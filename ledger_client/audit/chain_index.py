@@ -85,12 +85,23 @@ class ChainIndex:
         *,
         id_chunk: int = ID_CHUNK,
         block_chunk: int | None = None,
+        settled_depth: int | None = None,
+        max_cached_blocks: int = 1_000_000,
     ) -> None:
         """`block_chunk` splits every log query into block ranges of that size (Besu
-        refuses ranges over ``--rpc-max-logs-range``, 5,000 blocks by default)."""
+        refuses ranges over ``--rpc-max-logs-range``, 5,000 blocks by default).
+
+        Block times are cached for the life of the index. A long-lived index (a
+        node's) passes `settled_depth`: then only blocks at least that deep below
+        the head are kept (a reorg can re-mine the shallower ones with another
+        time), at the cost of one ``eth_blockNumber`` per read of new blocks, and
+        the cache is emptied when it reaches `max_cached_blocks`.
+        """
         self.registry = registry
         self.id_chunk = id_chunk
         self.block_chunk = block_chunk
+        self.settled_depth = settled_depth
+        self.max_cached_blocks = max_cached_blocks
         contract = registry.contract
         self.address = contract.address
         self._topics = {
@@ -181,6 +192,15 @@ class ChainIndex:
         to `Web3.batch_requests`.
         """
         missing = sorted({b for b in blocks if b not in self._times})
+        if not missing:
+            return self._times
+        if len(self._times) + len(missing) > self.max_cached_blocks:
+            self._times.clear()
+        fetched = self._times
+        if self.settled_depth is not None:
+            fetched = {}
+            self.requests += 1
+            settled = self.w3.eth.block_number - self.settled_depth
         provider = self.w3.provider
         for start in range(0, len(missing), BLOCK_BATCH):
             chunk = missing[start : start + BLOCK_BATCH]
@@ -195,15 +215,18 @@ class ChainIndex:
                 for number, response in zip(chunk, responses, strict=True):
                     if "error" in response or not response.get("result"):
                         raise ChainError(f"block {number} could not be read: {response}")
-                    self._times[number] = int(response["result"]["timestamp"], 16)
+                    fetched[number] = int(response["result"]["timestamp"], 16)
                 continue
             with self.w3.batch_requests() as batch:
                 for number in chunk:
                     batch.add(self.w3.eth.get_block(number))
                 results = batch.execute()
             for number, block in zip(chunk, results, strict=True):
-                self._times[number] = int(block["timestamp"])  # type: ignore[typeddict-item]
-        return self._times
+                fetched[number] = int(block["timestamp"])  # type: ignore[typeddict-item]
+        if fetched is self._times:
+            return self._times
+        self._times.update((n, t) for n, t in fetched.items() if n <= settled)
+        return {**self._times, **fetched}
 
     def batch_events(
         self, issuers: Iterable[str], from_block: int, to_block: int

@@ -184,13 +184,22 @@ def _present_many(
 class AuditVerifier:
     """Verifies document files against one ledger (read-only)."""
 
-    def __init__(self, ledger: Ledger, *, block_chunk: int | None = None) -> None:
-        """`block_chunk`: split log queries into block ranges (see `ChainIndex`)."""
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        block_chunk: int | None = None,
+        settled_depth: int | None = None,
+    ) -> None:
+        """`block_chunk`: split log queries into block ranges; `settled_depth`: cache
+        only the times of blocks that deep (a long-lived verifier; see `ChainIndex`)."""
         self.ledger = ledger
         self.registry = ledger.registry
         self.chain_id = int(ledger.deployment.chain_id)
         self.registry_address = ledger.deployment.contracts["DocumentRegistry"].address
-        self.index = ChainIndex(ledger.registry, block_chunk=block_chunk)
+        self.index = ChainIndex(
+            ledger.registry, block_chunk=block_chunk, settled_depth=settled_depth
+        )
 
     def _on_this_chain(self, file: PresentedFile) -> bool:
         return (

@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline_helpers import Network, document_of, with_unique_reference
 
-from ledger_client.audit import export_document_file
+from ledger_client.audit import AuditReport, Verdict, export_document_file
 from ledger_client.commitment import canonical_json
 from ledger_client.ledger import Ledger
 from ledger_client.pipeline import DocumentPipeline
@@ -20,6 +20,20 @@ from manifests.generate import DocumentGenerator
 MANIFEST = DocumentType.PRE_ARRIVAL_MANIFEST
 REVOCATION_REASON = 7
 HIDE = ["/consignee", "/goods_items/0/description"]
+VERDICTS = {
+    "valid": Verdict.VALID,
+    "redacted_valid": Verdict.REDACTED_VALID,
+    "tampered": Verdict.TAMPERED,
+    "redacted_tampered": Verdict.TAMPERED,
+    "superseded": Verdict.SUPERSEDED,
+    "latest": Verdict.VALID,
+    "revoked": Verdict.REVOKED,
+    "unknown": Verdict.UNKNOWN,
+    "wrong_chain": Verdict.WRONG_CHAIN,
+    "certificate": Verdict.VALID,
+    "transit": Verdict.VALID,
+}
+"""The verdict of each file of the scenario (`Scenario.files`)."""
 
 
 @dataclass
@@ -34,6 +48,17 @@ class Scenario:
     ids: dict[str, str]
     acks: dict[str, tuple[str, Lane]]
     itinerary: list[str]
+
+
+def comparable(report: AuditReport | dict[str, Any]) -> dict[str, Any]:
+    """A report as JSON data without what differs between runs (time, single-file fields)."""
+    if isinstance(report, AuditReport):
+        data = report.model_dump(mode="json", by_alias=True)
+    else:
+        data = dict(report)
+    data.pop("checked_at")
+    data.pop("fields")
+    return data
 
 
 def rewrite(file: bytes, change: Any) -> bytes:

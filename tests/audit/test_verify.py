@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit_helpers import HIDE, REVOCATION_REASON, Scenario, rewrite
+from audit_helpers import HIDE, REVOCATION_REASON, VERDICTS, Scenario, comparable, rewrite
 
 from ledger_client.audit import (
-    AuditReport,
     AuditVerifier,
     DocumentFileError,
     Verdict,
@@ -18,19 +17,7 @@ from ledger_client.audit import (
 )
 from ledger_client.audit.html import render_html
 
-EXPECTED = {
-    "valid": Verdict.VALID,
-    "redacted_valid": Verdict.REDACTED_VALID,
-    "tampered": Verdict.TAMPERED,
-    "redacted_tampered": Verdict.TAMPERED,
-    "superseded": Verdict.SUPERSEDED,
-    "latest": Verdict.VALID,
-    "revoked": Verdict.REVOKED,
-    "unknown": Verdict.UNKNOWN,
-    "wrong_chain": Verdict.WRONG_CHAIN,
-    "certificate": Verdict.VALID,
-    "transit": Verdict.VALID,
-}
+EXPECTED = VERDICTS
 EXIT = {
     Verdict.VALID: 0,
     Verdict.REDACTED_VALID: 0,
@@ -40,13 +27,6 @@ EXIT = {
     Verdict.REVOKED: 2,
     Verdict.SUPERSEDED: 3,
 }
-
-
-def comparable(report: AuditReport) -> dict[str, object]:
-    data = report.model_dump(by_alias=True)
-    data.pop("checked_at")
-    data.pop("fields")
-    return data
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

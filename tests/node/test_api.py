@@ -9,33 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from ledger_client.records import CheckpointKind, document_id
 from manifests.generate import DocumentGenerator, generate_transit_declaration
 from manifests.importers.csv_documents import export_csv
 from node.db import RiskOutcome
-from node.main import create_app
 from node.risk import ReferenceRiskEngine, RiskEngine
 from node.runtime import NodeRuntime
-from node.services.api_keys import Role, create_api_key
+from node.services.api_keys import Role
 from node.settings import NodeSettings, RiskRules
+from tests.node.api_client import ROLES, NodeClient
 from tests.node.network import Member, Network
-
-ROLES = tuple(Role)
-
-
-class NodeClient:
-    def __init__(self, runtime: NodeRuntime) -> None:
-        self.runtime = runtime
-        self.client = TestClient(create_app(runtime=runtime))
-        self.keys = {role: create_api_key(runtime.db, f"test-{role}", role) for role in ROLES}
-
-    def call(self, method: str, path: str, role: Role | None = None, **kw):  # type: ignore[no-untyped-def]
-        headers = dict(kw.pop("headers", {}))
-        if role is not None:
-            headers["X-API-Key"] = self.keys[role]
-        return self.client.request(method, path, headers=headers, **kw)
 
 
 def _runtime(member: Member, directory: Path) -> NodeRuntime:
