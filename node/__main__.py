@@ -2,19 +2,29 @@
 
 python -m node serve
 python -m node create-api-key NAME ROLE
+python -m node db upgrade [REVISION] | downgrade REVISION | current | history
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from alembic.util import CommandError
 
+from node import migrations
 from node.db import Database
 from node.services.api_keys import Role, create_api_key
 from node.settings import get_settings
 
 cli = typer.Typer(add_completion=False, help=__doc__)
+db_cli = typer.Typer(
+    add_completion=False,
+    help="Schema migrations of the node database ($CIE_NODE_DATABASE_URL). "
+    "The node also upgrades to head on start.",
+)
+cli.add_typer(db_cli, name="db")
 
 
 @cli.command()
@@ -39,6 +49,66 @@ def create_key(
         typer.echo(create_api_key(db, name, role))
     finally:
         db.close()
+
+
+def _run_or_exit(step: Callable[[], None]) -> None:
+    try:
+        step()
+    except CommandError as exc:  # unknown revision and the like
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _unmigrated() -> Database:
+    return Database(get_settings().database_url, migrate=False)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Upgrade the schema (default: to the newest revision)."""
+    db = _unmigrated()
+    try:
+        _run_or_exit(lambda: migrations.upgrade(db.engine, revision))
+        with db.engine.connect() as connection:
+            typer.echo(f"at revision {migrations.current(connection)}")
+    finally:
+        db.close()
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision, e.g. -1 or base")],
+) -> None:
+    """Downgrade the schema (`base` drops every table the migrations made)."""
+    db = _unmigrated()
+    try:
+        _run_or_exit(lambda: migrations.downgrade(db.engine, revision))
+        with db.engine.connect() as connection:
+            typer.echo(f"at revision {migrations.current(connection) or 'base'}")
+    finally:
+        db.close()
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's revision ("none" when never migrated) and whether it is head."""
+    db = _unmigrated()
+    try:
+        with db.engine.connect() as connection:
+            revision = migrations.current(connection)
+        state = "head" if revision == migrations.head() else f"head is {migrations.head()}"
+        typer.echo(f"{revision or 'none'} ({state})")
+    finally:
+        db.close()
+
+
+@db_cli.command("history")
+def db_history() -> None:
+    """List the revisions, newest first."""
+    for r in migrations.history():
+        typer.echo(f"{r.down_revision or 'base'} -> {r.revision}: {r.message}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The node's local state: SQLAlchemy 2 models and the session factory.
 
 SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting
-`database_url`; the same code runs on both. Tables:
+`database_url`; the same code runs on both. The schema is made and changed by
+the Alembic migrations in `node/migrations` (a model change needs a new
+revision; a test fails otherwise). Tables:
 
 * ``chain_cursor`` / ``scanned_blocks``: the listener's durable position
   (block number + hash) and the hashes of recent chunk ends, for reorg rewinds;
@@ -216,7 +218,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; tables are created if missing (Alembic is for later migrations)."""
+    """An engine for `url` (SQLite pragmas or a pre-pinging pool); no schema changes."""
     if url in ("sqlite://", "sqlite:///:memory:"):
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     elif url.startswith("sqlite"):
@@ -224,16 +226,23 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
     return engine
 
 
 class Database:
-    """The engine plus a session factory; `transaction()` commits or rolls back as a unit."""
+    """The engine plus a session factory; `transaction()` commits or rolls back as a unit.
 
-    def __init__(self, url: str) -> None:
+    Opening it upgrades the schema to the newest migration (`node.migrations`),
+    unless `migrate` is False (`python -m node db ...` manages it by hand).
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
+        if migrate:
+            from node import migrations  # imports this module's models
+
+            migrations.upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
