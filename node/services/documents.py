@@ -18,6 +18,11 @@ from manifests import DocumentType
 from node import db as tables
 from node.listener import REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION, State
 from node.runtime import NodeRuntime
+from node.simple import AWAITING_DECISION
+
+#: States a risk officer's manual acknowledgement may decide (simple mode parks
+#: verified versions in awaiting_decision until someone decides them).
+OPEN_STATES = (State.PENDING, State.ASSESSED, AWAITING_DECISION)
 
 
 class ManualAcknowledgementError(ValueError):
@@ -167,10 +172,10 @@ def _acknowledge_manually(
         raise ManualAcknowledgementError(
             f"0x{doc_hex} version {version} is not in this node's inbox (yet)"
         )
-    if row.state not in (State.PENDING, State.ASSESSED):
+    if row.state not in OPEN_STATES:
         raise ManualAcknowledgementError(
-            f"0x{doc_hex} version {version} is {row.state}; only pending or assessed versions "
-            "can be acknowledged by hand"
+            f"0x{doc_hex} version {version} is {row.state}; only pending, assessed or "
+            "awaiting_decision (simple mode) versions can be acknowledged by hand"
         )
     if runtime.ledger.registry.acknowledgement(doc_id, version, runtime.economy)[0] is not None:
         raise ManualAcknowledgementError(f"0x{doc_hex} version {version} is already acknowledged")
