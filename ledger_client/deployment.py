@@ -4,14 +4,22 @@ The deployment file records the chain id, each contract's address, the block it
 was deployed in and the hash of the ABI it was deployed with. Loading it checks
 that the packaged ABIs still match and that the chain is the one deployed to,
 so a node never talks to the wrong contracts silently.
+
+Besides the three shared contracts, each member economy has its own
+OpenAttestation DocumentStore facade (`OaDocumentStore`, read-only over the
+registry): `deploy_all` deploys one per founding member, a member admitted
+later deploys its own with `deploy_oa_document_store` and records it with
+`Deployment.with_oa_document_store`. They are listed under
+``oaDocumentStores`` (economy -> contract) in the file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,7 @@ from ledger_client.compiler import CONTRACT_NAMES, load_artifact
 from ledger_client.errors import ConfigurationError, TransactionFailedError
 
 DEPLOYMENT_FORMAT = "cie-deployment/1"
+OA_STORE_CONTRACT = "OaDocumentStore"
 
 
 @dataclass(frozen=True)
@@ -41,20 +50,35 @@ class DeployedContract:
     abi_hash: str
 
 
+def _contract_json(c: DeployedContract) -> dict[str, Any]:
+    return {"address": c.address, "block": c.block, "abiSha256": c.abi_hash}
+
+
 @dataclass(frozen=True)
 class Deployment:
     chain_id: int
     contracts: dict[str, DeployedContract]
+    #: economy -> its OpenAttestation DocumentStore facade (OaDocumentStore).
+    oa_document_stores: dict[str, DeployedContract] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format": DEPLOYMENT_FORMAT,
             "chainId": self.chain_id,
-            "contracts": {
-                name: {"address": c.address, "block": c.block, "abiSha256": c.abi_hash}
-                for name, c in self.contracts.items()
-            },
+            "contracts": {name: _contract_json(c) for name, c in self.contracts.items()},
         }
+        if self.oa_document_stores:
+            data["oaDocumentStores"] = {
+                economy: _contract_json(c) for economy, c in sorted(self.oa_document_stores.items())
+            }
+        return data
+
+    def with_oa_document_store(self, economy: str, store: DeployedContract) -> Deployment:
+        """A copy that records `store` as `economy`'s OA DocumentStore facade."""
+        economy_code(economy)
+        return dataclasses.replace(
+            self, oa_document_stores={**self.oa_document_stores, economy: store}
+        )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,29 +106,53 @@ class Deployment:
             name: DeployedContract(c["address"], int(c["block"]), c["abiSha256"])
             for name, c in data["contracts"].items()
         }
-        deployment = cls(chain_id=int(data["chainId"]), contracts=contracts)
+        stores = {
+            economy: DeployedContract(c["address"], int(c["block"]), c["abiSha256"])
+            for economy, c in data.get("oaDocumentStores", {}).items()
+        }
+        deployment = cls(
+            chain_id=int(data["chainId"]), contracts=contracts, oa_document_stores=stores
+        )
         for name in CONTRACT_NAMES:
             if name not in contracts:
                 raise ConfigurationError(f"deployment file {path} lacks contract {name}")
-            packaged = load_artifact(name).abi_hash
-            if contracts[name].abi_hash != packaged:
-                raise ConfigurationError(
-                    f"{name} at {contracts[name].address} was deployed with another ABI "
-                    f"({contracts[name].abi_hash[:12]}) than this client ships "
-                    f"({packaged[:12]}); upgrade the client or redeploy"
-                )
+            _check_abi(name, contracts[name])
+        for store in stores.values():
+            _check_abi(OA_STORE_CONTRACT, store)
         return deployment
+
+    def oa_document_store(self, w3: Web3, economy: str) -> Contract:
+        """`economy`'s OA DocumentStore facade (checks the chain id)."""
+        store = self.oa_document_stores.get(economy)
+        if store is None:
+            raise ConfigurationError(
+                f"the deployment records no OpenAttestation DocumentStore for {economy}; "
+                "deploy one with `ledger_client.deployment.deploy_oa_document_store`"
+            )
+        return self._bind(w3, store.address, OA_STORE_CONTRACT)
 
     def contract(self, w3: Web3, name: str) -> Contract:
         """A web3 contract object for a deployed contract (checks the chain id)."""
+        return self._bind(w3, self.contracts[name].address, name)
+
+    def _bind(self, w3: Web3, address: str, artifact: str) -> Contract:
         chain_id = w3.eth.chain_id
         if chain_id != self.chain_id:
             raise ConfigurationError(
                 f"connected to chain {chain_id} but the deployment is on chain {self.chain_id}"
             )
         return w3.eth.contract(
-            address=Web3.to_checksum_address(self.contracts[name].address),
-            abi=load_artifact(name).abi,
+            address=Web3.to_checksum_address(address), abi=load_artifact(artifact).abi
+        )
+
+
+def _check_abi(name: str, deployed: DeployedContract) -> None:
+    packaged = load_artifact(name).abi_hash
+    if deployed.abi_hash != packaged:
+        raise ConfigurationError(
+            f"{name} at {deployed.address} was deployed with another ABI "
+            f"({deployed.abi_hash[:12]}) than this client ships "
+            f"({packaged[:12]}); upgrade the client or redeploy"
         )
 
 
@@ -126,10 +174,11 @@ def deploy_all(
     quorum_bps: int = 6667,
     voting_period: int = 7 * 24 * 3600,
 ) -> Deployment:
-    """Deploy and wire Consortium, DocumentRegistry and AeoRegistry.
+    """Deploy and wire Consortium, DocumentRegistry and AeoRegistry, plus one
+    OpenAttestation DocumentStore facade per founding member.
 
     The deploying account gets no role: after the constructor the consortium
-    governs itself through member proposals.
+    governs itself through member proposals (the facades have no admin at all).
     """
     if not founding_members:
         raise ConfigurationError("a consortium needs at least one founding member")
@@ -140,10 +189,28 @@ def deploy_all(
     )
     registry = deploy_contract(sender, "DocumentRegistry", consortium.address)
     aeo = deploy_contract(sender, "AeoRegistry", consortium.address)
-    return Deployment(
+    deployment = Deployment(
         chain_id=sender.chain_id,
         contracts={"Consortium": consortium, "DocumentRegistry": registry, "AeoRegistry": aeo},
     )
+    for member in founding_members:
+        deployment = deployment.with_oa_document_store(
+            member.economy, deploy_oa_document_store(sender, deployment, member.economy)
+        )
+    return deployment
+
+
+def deploy_oa_document_store(
+    sender: TransactionSender, deployment: Deployment, economy: str
+) -> DeployedContract:
+    """Deploy `economy`'s OpenAttestation DocumentStore facade over the deployment's registry.
+
+    Anyone may deploy one (it only reads the registry); the economy publishes its
+    address in its DNS-TXT identity record and names it as ``documentStore`` in
+    its OA documents. Record it with `Deployment.with_oa_document_store`.
+    """
+    registry = deployment.contracts["DocumentRegistry"].address
+    return deploy_contract(sender, OA_STORE_CONTRACT, registry, economy_code(economy))
 
 
 def economy_code(economy: str) -> bytes:

@@ -5,6 +5,10 @@ Anchoring sends packed records (see `ledger_client.records`). Later operations
 against its batch root; `document_proof` rebuilds that proof from the batch's
 own events (one `eth_getLogs` by id plus one receipt), so nobody has to keep
 proofs around, and caches it per batch.
+
+OpenAttestation issuance (`issue_oa_root`, `revoke_oa`, `oa_issued_at`,
+`oa_revoked_at`) is recorded per issuing economy; the wrapping and the OA file
+side live in `ledger_client.audit.openattestation`.
 """
 
 from __future__ import annotations
@@ -284,6 +288,24 @@ class RegistryClient(ContractClient):
                 argument_filters={"id": doc_id}, from_block=self.from_block
             )
         )
+
+    # -- OpenAttestation issuance ---------------------------------------------------
+    def issue_oa_root(self, root: bytes) -> TxReceipt:
+        """Issue an OA batch (its Merkle root) under the sender's economy."""
+        return self._transact(self.contract.functions.issueOaRoot(root))
+
+    def revoke_oa(self, root: bytes, hash_: bytes, proof: Sequence[bytes] = ()) -> TxReceipt:
+        """Revoke `hash_` (a target hash, an inner node or `root` itself) of an OA batch the
+        sender's economy issued; `proof` leads from `hash_` to `root`."""
+        return self._transact(self.contract.functions.revokeOa(root, hash_, list(proof)))
+
+    def oa_issued_at(self, economy: str, root: bytes) -> int:
+        """Unix time `economy` issued the OA root (0: not issued by it)."""
+        return int(self._call(self.contract.functions.oaIssuedAt(economy_bytes(economy), root)))
+
+    def oa_revoked_at(self, economy: str, hash_: bytes) -> int:
+        """Unix time `economy` revoked the OA hash (0: not revoked by it)."""
+        return int(self._call(self.contract.functions.oaRevokedAt(economy_bytes(economy), hash_)))
 
     def acknowledgement(self, doc_id: bytes, version: int, economy: str) -> tuple[Lane | None, int]:
         lane, at = self.contract.functions.acknowledgement(

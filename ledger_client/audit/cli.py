@@ -13,7 +13,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -244,20 +244,215 @@ def report(
         typer.echo(result.to_json())
 
 
+KeystoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore", help="encrypted keystore of a node account (default: CIE_KEYSTORE_FILE)"
+    ),
+]
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file", help="keystore password file (default: CIE_KEYSTORE_PASSWORD_FILE)"
+    ),
+]
+
+
+def _signing_ledger(ledger: Ledger, keystore: Path | None, password_file: Path | None) -> Ledger:
+    """The same ledger signing as the node account in the keystore."""
+    from ledger_client.chain import TransactionSender
+    from ledger_client.keystore import load_account, read_password_file
+
+    settings = get_settings()
+    keystore = keystore or settings.keystore_file
+    password_file = password_file or settings.keystore_password_file
+    if keystore is None or password_file is None:
+        raise _fail("issuing on the registry needs --keystore and --password-file (a node account)")
+    try:
+        account = load_account(keystore, read_password_file(password_file))
+    except LedgerClientError as exc:
+        raise _fail(str(exc)) from None
+    return ledger.as_account(TransactionSender(ledger.w3, account))
+
+
+def _read_wrapped(file: Path) -> dict[str, Any]:
+    from ledger_client.audit.openattestation import OaDocumentError, verify_wrapped
+
+    try:
+        wrapped = json.loads(file.read_bytes())
+        verify_wrapped(wrapped)
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}") from None
+    except (ValueError, OaDocumentError) as exc:
+        raise _fail(f"{file} is not an OA v2 wrapped document: {exc}") from None
+    if not isinstance(wrapped, dict):
+        raise _fail(f"{file} is not an OA v2 wrapped document")
+    return wrapped
+
+
+@app.command("oa-export")
+def oa_export(
+    files: Annotated[
+        list[Path], typer.Argument(help="full-disclosure document files of anchored documents")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="directory for the OA files")],
+    identity_location: Annotated[
+        str,
+        typer.Option(help="DNS name whose TXT record names this economy's documentStore"),
+    ],
+    issuer_name: Annotated[
+        str | None, typer.Option(help="issuer name in the OA files (default: '<XX> customs')")
+    ] = None,
+    hide: Annotated[
+        list[str] | None,
+        typer.Option("--hide", help="OA data path to obfuscate, e.g. certificate.consignee"),
+    ] = None,
+    keystore: KeystoreOption = None,
+    password_file: PasswordFileOption = None,
+    rpc_url: RpcOption = None,
+    deployment: DeploymentOption = None,
+    poa: PoaOption = False,
+) -> None:
+    """Export anchored documents as one OpenAttestation v2 batch and issue its root.
+
+    Every file must verify VALID with full disclosure and belong to the signing
+    account's economy; otherwise nothing is issued (exit 1). The OA files name the
+    economy's OaDocumentStore facade as documentStore (`<documentId>-v<version>.oa.json`)."""
+    from ledger_client.audit.document_file import parse_document_file
+    from ledger_client.audit.openattestation import (
+        OaDocumentError,
+        OaLedgerDocument,
+        issue_oa_batch,
+    )
+    from ledger_client.audit.report import Verdict
+
+    raws: list[tuple[Path, bytes]] = []
+    for file in files:
+        try:
+            raws.append((file, file.read_bytes()))
+        except OSError as exc:
+            raise _fail(f"cannot read {file}: {exc.strerror}") from None
+    ledger = open_read_only_ledger(rpc_url, deployment, poa)
+    verifier = AuditVerifier(ledger)
+    sources: list[OaLedgerDocument] = []
+    refused: list[str] = []
+    for file, raw in raws:
+        try:
+            report = verifier.verify(raw, source=file.name)
+            parsed = parse_document_file(raw)
+        except DocumentFileError as exc:
+            raise _fail(f"{file} is not a document file: {exc}") from None
+        if report.verdict != Verdict.VALID or parsed.document is None:
+            refused.append(f"{file}: {report.verdict.value} ({report.disclosure} disclosure)")
+            continue
+        assert report.anchored_commitment is not None
+        sources.append(
+            OaLedgerDocument(
+                document=parsed.document,
+                document_id=parsed.document_id_hex,
+                version=parsed.version,
+                commitment=report.anchored_commitment,
+            )
+        )
+    if refused:
+        for line in refused:
+            console.print(f"[red]not exported[/] {line}")
+        console.print(
+            "only files that verify VALID with full disclosure can be exported; nothing issued"
+        )
+        raise typer.Exit(EXIT_INVALID)
+    signer = _signing_ledger(ledger, keystore, password_file)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        batch = issue_oa_batch(
+            signer,
+            sources,
+            identity_location=identity_location,
+            issuer_name=issuer_name,
+            hide=hide or (),
+        )
+    except OSError as exc:
+        raise _fail(f"cannot create {out}: {exc.strerror}") from None
+    except (OaDocumentError, LedgerClientError) as exc:
+        raise _fail(str(exc)) from None
+    written = []
+    for source, document in zip(sources, batch.documents, strict=True):
+        path = out / f"{source.document_id}-v{source.version}.oa.json"
+        try:
+            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise _fail(
+                f"the root is issued, but {path} cannot be written: {exc.strerror}"
+            ) from None
+        written.append(str(path))
+    typer.echo(
+        json.dumps(
+            {
+                "economy": batch.economy,
+                "documentStore": batch.document_store,
+                "merkleRoot": batch.merkle_root,
+                "transaction": batch.tx_hash,
+                "block": batch.block_number,
+                "files": written,
+            },
+            indent=2,
+        )
+    )
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("oa-revoke")
+def oa_revoke(
+    file: Annotated[Path, typer.Argument(help="an OA v2 document issued by your economy")],
+    whole_batch: Annotated[
+        bool, typer.Option("--whole-batch", help="revoke every document of its batch (the root)")
+    ] = False,
+    keystore: KeystoreOption = None,
+    password_file: PasswordFileOption = None,
+    rpc_url: RpcOption = None,
+    deployment: DeploymentOption = None,
+    poa: PoaOption = False,
+) -> None:
+    """Revoke an OA document (its target hash), or its whole batch, on the registry."""
+    from ledger_client.audit.openattestation import OaDocumentError, revoke_oa_document
+
+    wrapped = _read_wrapped(file)
+    signer = _signing_ledger(
+        open_read_only_ledger(rpc_url, deployment, poa), keystore, password_file
+    )
+    try:
+        receipt = revoke_oa_document(signer, wrapped, whole_batch=whole_batch)
+    except (OaDocumentError, LedgerClientError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        json.dumps({"revoked": True, "transaction": "0x" + bytes(receipt["transactionHash"]).hex()})
+    )
+    raise typer.Exit(EXIT_OK)
+
+
 @app.command("oa-verify")
 def oa_verify(
     file: Annotated[Path, typer.Argument(help="an OpenAttestation v2 wrapped document")],
     document_store: Annotated[
         str | None,
-        typer.Option(help="DocumentStore address to check issuance/revocation against"),
+        typer.Option(
+            help="DocumentStore to check issuance/revocation against "
+            "(default: the documentStore the document names)"
+        ),
     ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="integrity only: do not ask the DocumentStore")
+    ] = False,
     rpc_url: RpcOption = None,
     poa: PoaOption = False,
 ) -> None:
-    """Check an OA v2 wrapped document: target hash (incl. obfuscated fields), Merkle proof
-    and, with --document-store, issuance. Exit 0 valid, 1 invalid, 2 revoked, 4 usage."""
+    """Check an OA v2 wrapped document: target hash (incl. obfuscated fields), Merkle proof,
+    and issuance/revocation on its DocumentStore (for CIE documents, the issuing economy's
+    OaDocumentStore facade). DNS-TXT identity is not checked (it needs DNS).
+    Exit 0 valid, 1 invalid or not issued, 2 revoked, 4 usage."""
     from ledger_client.audit.openattestation import (
         OaDocumentError,
+        document_store_of,
         document_store_status,
         verify_wrapped,
     )
@@ -272,7 +467,12 @@ def oa_verify(
     typer.echo(json.dumps(dataclasses.asdict(result), indent=2))
     if not result.valid:
         raise typer.Exit(EXIT_INVALID)
-    if document_store is not None:
+    if document_store is None and not offline:
+        try:
+            document_store = document_store_of(wrapped)
+        except OaDocumentError as exc:
+            console.print(f"[yellow]issuance not checked:[/] {exc}")
+    if document_store is not None and not offline:
         from web3 import Web3
 
         from ledger_client.audit.openattestation import DOCUMENT_STORE_ABI
@@ -280,13 +480,15 @@ def oa_verify(
         settings = get_settings()
         try:
             w3 = connect(rpc_url or settings.rpc_url, poa=poa or settings.poa)
-        except LedgerClientError as exc:
-            raise _fail(str(exc)) from None
-        store = w3.eth.contract(
-            address=Web3.to_checksum_address(document_store), abi=DOCUMENT_STORE_ABI
+            store = w3.eth.contract(
+                address=Web3.to_checksum_address(document_store), abi=DOCUMENT_STORE_ABI
+            )
+            issued, revoked = document_store_status(store, wrapped)
+        except (LedgerClientError, ValueError) as exc:
+            raise _fail(f"cannot ask the DocumentStore {document_store}: {exc}") from None
+        typer.echo(
+            json.dumps({"documentStore": store.address, "issued": issued, "revoked": revoked})
         )
-        issued, revoked = document_store_status(store, wrapped)
-        typer.echo(json.dumps({"issued": issued, "revoked": revoked}))
         if revoked:
             raise typer.Exit(EXIT_REVOKED)
         if not issued:

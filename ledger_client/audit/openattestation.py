@@ -22,9 +22,17 @@ Obfuscating a field replaces it by the hashes of its flattened pairs in
 
 `wrap_documents` exports e-COs (or any JSON) this way, `verify_wrapped` checks
 integrity (target hash incl. obfuscated fields, proof to the Merkle root) and,
-given a contract, issuance status (`document_store_status`). Recording the
-root on the CIE registry needs the DocumentStore view functions described in
-the audit report's hand-over (not in the registry yet).
+given a contract, issuance status (`document_store_status`).
+
+**Issuing on the CIE registry.** The DocumentRegistry records OA roots per
+issuing economy (`issueOaRoot`, `revokeOa`), and each economy has its own
+DocumentStore facade (`OaDocumentStore`, listed in the deployment file) that
+answers ``isIssued`` / ``isRevoked`` from that economy's records only. OA
+identity is a DNS-TXT record naming the documentStore address, so one address
+per economy keeps a member from issuing under another's identity.
+`issue_oa_batch` wraps anchored documents of the sender's economy with that
+economy's facade as ``documentStore`` and issues the root; `revoke_oa_document`
+revokes one document (its target hash) or its whole batch (the root).
 """
 
 from __future__ import annotations
@@ -34,31 +42,44 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import rfc8785
 from eth_utils.crypto import keccak
 
-from ledger_client.errors import LedgerClientError
+from ledger_client.errors import ConfigurationError, LedgerClientError
+
+if TYPE_CHECKING:
+    from web3.types import TxReceipt
+
+    from ledger_client.ledger import Ledger
+    from ledger_client.provenance import VerifiedDocument
 
 __all__ = [
     "DOCUMENT_STORE_ABI",
     "OA_V2_SCHEMA",
     "OaDocumentError",
     "OaIntegrity",
+    "OaIssuedBatch",
+    "OaLedgerDocument",
     "cie_oa_data",
+    "document_store_of",
     "document_store_status",
+    "issue_oa_batch",
+    "oa_revocation_path",
     "obfuscate",
+    "revoke_oa_document",
     "target_hash",
     "unsalt",
     "verify_wrapped",
     "wrap_documents",
+    "wrap_ledger_documents",
     "wrap_verified_documents",
 ]
 
 OA_V2_SCHEMA: Final = "https://schema.openattestation.com/2.0/schema.json"
 OA_PROOF_TYPE: Final = "SHA3MerkleProof"
-# The DocumentStore views OA verifiers call (and that the CIE registry would need to answer).
+# The DocumentStore views OA verifiers call (answered per economy by OaDocumentStore).
 DOCUMENT_STORE_ABI: Final = [
     {
         "type": "function",
@@ -279,6 +300,42 @@ def verify_wrapped(wrapped: Mapping[str, Any]) -> OaIntegrity:
     )
 
 
+def document_store_of(wrapped: Mapping[str, Any]) -> str:
+    """The ``documentStore`` address the (first) issuer of a wrapped document names."""
+    issuers = wrapped.get("data", {}).get("issuers")
+    if not isinstance(issuers, list) or not issuers or not isinstance(issuers[0], Mapping):
+        raise OaDocumentError("the document names no issuer (data.issuers)")
+    store = issuers[0].get("documentStore")
+    if not isinstance(store, str):
+        raise OaDocumentError("the issuer names no documentStore (it may be obfuscated)")
+    address = unsalt(store)
+    if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+        raise OaDocumentError(f"documentStore {address!r} is not an address")
+    return address
+
+
+def oa_revocation_path(wrapped: Mapping[str, Any]) -> tuple[bytes, bytes, list[bytes]]:
+    """(merkle root, target hash, proof from the target hash to the root) of a wrapped
+    document, checked to lead to the root: the arguments of the registry's `revokeOa`."""
+    signature = wrapped.get("signature")
+    if not isinstance(signature, Mapping) or signature.get("type") != OA_PROOF_TYPE:
+        raise OaDocumentError("not an OpenAttestation v2 wrapped document (signature)")
+    try:
+        root = bytes.fromhex(str(signature["merkleRoot"]))
+        target = bytes.fromhex(str(signature["targetHash"]))
+        proof = [bytes.fromhex(str(h)) for h in signature.get("proof") or []]
+    except (KeyError, ValueError) as exc:
+        raise OaDocumentError(f"malformed OA signature: {exc}") from None
+    node = target
+    for sibling in proof:
+        node = _combine(node, sibling)
+    if node != root or len(root) != 32:
+        raise OaDocumentError(
+            "the signature's proof does not lead from the target hash to the root"
+        )
+    return root, target, proof
+
+
 def document_store_status(contract: Any, wrapped: Mapping[str, Any]) -> tuple[bool, bool]:
     """(issued, revoked) of a wrapped document per a DocumentStore-compatible contract.
 
@@ -334,6 +391,60 @@ def cie_oa_data(
     }
 
 
+@dataclass(frozen=True)
+class OaLedgerDocument:
+    """An anchored document version to export as OA: its committed JSON and ledger reference.
+
+    Built from a `VerifiedDocument` (fetched and decrypted by a member node) or from a
+    full-disclosure document file that `cie audit verify` found VALID.
+    """
+
+    document: Mapping[str, Any]
+    document_id: str  # 0x + 64 hex
+    version: int
+    commitment: str  # 0x + 64 hex: the commitment root anchored for this version
+
+    @classmethod
+    def from_verified(cls, verified: VerifiedDocument) -> OaLedgerDocument:
+        return cls(
+            document=verified.document_json,
+            document_id=verified.provenance.document_id_hex,
+            version=verified.provenance.version,
+            commitment="0x" + verified.commitment.root.hex(),
+        )
+
+    @property
+    def issuer_economy(self) -> str:
+        """The economy in the id's two high bytes (the only one that may issue it)."""
+        return bytes.fromhex(self.document_id[2:6]).decode("ascii", errors="replace")
+
+
+def wrap_ledger_documents(
+    documents: Sequence[OaLedgerDocument],
+    *,
+    chain_id: int,
+    issuer_name: str,
+    document_store: str,
+    identity_location: str,
+) -> list[dict[str, Any]]:
+    """Wrap anchored ledger documents as one OA v2 batch naming `document_store`."""
+    return wrap_documents(
+        [
+            cie_oa_data(
+                d.document,
+                document_id=d.document_id,
+                version=d.version,
+                commitment=d.commitment,
+                chain_id=chain_id,
+                issuer_name=issuer_name,
+                document_store=document_store,
+                identity_location=identity_location,
+            )
+            for d in documents
+        ]
+    )
+
+
 def wrap_verified_documents(
     verified: Sequence[Any],
     deployment: Any,
@@ -345,20 +456,90 @@ def wrap_verified_documents(
     """Wrap verified ledger documents (`VerifiedDocument`, e.g. e-COs) as one OA v2 batch.
 
     `document_store` is the contract OA verifiers will ask ``isIssued(merkleRoot)``;
-    issuing the returned batch's ``signature.merkleRoot`` there is the caller's step.
+    `issue_oa_batch` wraps with the exporting economy's facade and issues the root.
     """
-    return wrap_documents(
-        [
-            cie_oa_data(
-                v.document_json,
-                document_id=v.provenance.document_id_hex,
-                version=v.provenance.version,
-                commitment="0x" + v.commitment.root.hex(),
-                chain_id=deployment.chain_id,
-                issuer_name=issuer_name,
-                document_store=document_store,
-                identity_location=identity_location,
-            )
-            for v in verified
-        ]
+    return wrap_ledger_documents(
+        [OaLedgerDocument.from_verified(v) for v in verified],
+        chain_id=deployment.chain_id,
+        issuer_name=issuer_name,
+        document_store=document_store,
+        identity_location=identity_location,
     )
+
+
+@dataclass(frozen=True)
+class OaIssuedBatch:
+    """A wrapped OA batch whose root the exporting economy issued on the registry."""
+
+    economy: str
+    document_store: str
+    merkle_root: str  # hex, no 0x (as in the documents' signature)
+    documents: list[dict[str, Any]]
+    tx_hash: str
+    block_number: int
+
+
+def issue_oa_batch(
+    ledger: Ledger,
+    documents: Sequence[OaLedgerDocument | VerifiedDocument],
+    *,
+    identity_location: str,
+    issuer_name: str | None = None,
+    hide: Sequence[str] = (),
+) -> OaIssuedBatch:
+    """Wrap anchored documents of the sender's economy as one OA batch and issue its root.
+
+    The documents name the economy's OaDocumentStore facade as ``documentStore``
+    (from the deployment file), so OA verifiers see them issued there. `hide` lists
+    OA data paths (``certificate.consignee``) to obfuscate in every returned
+    document (the root does not change). Raises
+    `OaDocumentError` if a document belongs to another economy (before any
+    transaction), `ConfigurationError` if the ledger is read-only or the deployment
+    lists no facade for the economy, and the registry's typed errors on a revert.
+    """
+    if not documents:
+        raise OaDocumentError("nothing to export")
+    if ledger.sender is None:
+        raise ConfigurationError("issuing OA documents needs a signing account")
+    economy = ledger.consortium.economy_of(ledger.sender.address)
+    sources = [
+        d if isinstance(d, OaLedgerDocument) else OaLedgerDocument.from_verified(d)
+        for d in documents
+    ]
+    foreign = sorted({d.document_id for d in sources if d.issuer_economy != economy})
+    if foreign:
+        raise OaDocumentError(
+            f"{economy} can only issue its own documents as OA; not issued by {economy}: "
+            + ", ".join(foreign)
+        )
+    store = ledger.deployment.oa_document_store(ledger.w3, economy).address
+    wrapped = wrap_ledger_documents(
+        sources,
+        chain_id=ledger.deployment.chain_id,
+        issuer_name=issuer_name or f"{economy} customs (CIE Ledger)",
+        document_store=str(store),
+        identity_location=identity_location,
+    )
+    root = wrapped[0]["signature"]["merkleRoot"]
+    if hide:
+        wrapped = [obfuscate(w, hide) for w in wrapped]  # before the transaction: typos fail here
+    receipt = ledger.registry.issue_oa_root(bytes.fromhex(root))
+    return OaIssuedBatch(
+        economy=economy,
+        document_store=str(store),
+        merkle_root=root,
+        documents=wrapped,
+        tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        block_number=int(receipt["blockNumber"]),
+    )
+
+
+def revoke_oa_document(
+    ledger: Ledger, wrapped: Mapping[str, Any], *, whole_batch: bool = False
+) -> TxReceipt:
+    """Revoke an issued OA document (its target hash) or, with `whole_batch`, its batch
+    (the root), under the sender's economy, which must be the one that issued the root."""
+    root, target, proof = oa_revocation_path(wrapped)
+    if whole_batch:
+        return ledger.registry.revoke_oa(root, root, [])
+    return ledger.registry.revoke_oa(root, target, proof)
