@@ -45,6 +45,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_FETCH_TIMEOUT,
         help="longest wait for content from peers, in seconds (default %(default)s)",
     )
+    parser.add_argument(
+        "--sync-every-block",
+        action="store_true",
+        help="fsync every block as it is written (Kubo's default; slower) instead of one "
+        "syncfs per add/pin request before answering",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
 
     node = KuboNode(repo_dir, swarm_port=args.swarm_port, api_port=args.api_port,
-                    fetch_timeout=args.fetch_timeout)  # fmt: skip
+                    fetch_timeout=args.fetch_timeout,
+                    sync_every_block=args.sync_every_block)  # fmt: skip
     try:
         node.start()
         server = KuboRpcServer(node, args.api_port)

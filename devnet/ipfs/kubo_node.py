@@ -25,7 +25,12 @@ from typing import Any, TypeVar, cast
 from cid import make_cid
 
 from devnet.ipfs.libkubo import Libkubo, LibkuboError
-from devnet.ipfs.repo import RecursivePinRecord, local_block_path, prepare_repo_config
+from devnet.ipfs.repo import (
+    RecursivePinRecord,
+    local_block_path,
+    prepare_repo_config,
+    sync_filesystem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +151,14 @@ class _SharedExclusiveLock:
 
 
 class KuboNode:
-    """The libkubo node of one repo, started by `start()` and stopped by `close()`."""
+    """The libkubo node of one repo, started by `start()` and stopped by `close()`.
+
+    Durability: with `sync_every_block` the blockstore fsyncs every block as
+    Kubo does by default. Without it (the default here) blocks are written
+    unsynced and `flush()` makes everything durable with one `syncfs`; the RPC
+    server calls it once per add or pin request before answering, so what an
+    answer reports as added is on disk in both modes (see `repo.set_block_sync`).
+    """
 
     def __init__(
         self,
@@ -155,8 +167,10 @@ class KuboNode:
         swarm_port: int,
         api_port: int,
         fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+        sync_every_block: bool = False,
     ) -> None:
         self.repo_dir = repo_dir.resolve()
+        self.sync_every_block = sync_every_block
         self.swarm_port = swarm_port
         self.api_port = api_port
         self.fetch_timeout = fetch_timeout
@@ -182,7 +196,10 @@ class KuboNode:
         # Always re-lock, not only on creation: the ports may have changed and
         # a hand-edited config must not re-enable public networking.
         self.config = prepare_repo_config(
-            self.repo_dir, swarm_port=self.swarm_port, api_port=self.api_port
+            self.repo_dir,
+            swarm_port=self.swarm_port,
+            api_port=self.api_port,
+            block_sync=self.sync_every_block,
         )
         self._pins = RecursivePinRecord(self.repo_dir)
         self._kubo.run_node()
@@ -265,6 +282,12 @@ class KuboNode:
             if cid not in self._pin_record:
                 kubo.unpin(cid)
         return cid
+
+    def flush(self) -> None:
+        """Make every block and pin written so far durable (one syncfs; no-op when
+        every block is already synced as it is written)."""
+        if not self.sync_every_block:
+            sync_filesystem(self.repo_dir)
 
     def cat(self, cid_text: str, *, timeout: float | None, offline: bool) -> bytes:
         cid = canonical_cid(cid_text)

