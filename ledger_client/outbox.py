@@ -37,6 +37,7 @@ the chain and IPFS to settle the rest.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -81,6 +82,7 @@ __all__ = [
 
 # Serials are uint64 on-chain; SQL integers are signed 64-bit.
 MAX_OUTBOX_SERIAL: Final = 2**63 - 1
+_IN_CHUNK: Final = 500  # values per SQL IN (...) list, well below SQLite's variable limit
 
 
 class SerialsExhaustedError(LedgerClientError, OverflowError):
@@ -337,6 +339,7 @@ class Outbox:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine: Engine = self._engine(url, echo)
+        self._lock = threading.RLock()
         _Base.metadata.create_all(self.engine)
 
     @staticmethod
@@ -363,8 +366,14 @@ class Outbox:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        # One session at a time per Outbox: a pipeline that records the next batch
+        # while a worker thread marks the previous one stored/anchored must not
+        # interleave them on one connection (in-memory) or wait out SQLite's busy
+        # timeout behind a long recording transaction (file).
+        with self._lock, Session(self.engine, expire_on_commit=False) as session:
+            yield session
 
     @contextmanager
     def transaction(self) -> Iterator[OutboxTransaction]:
@@ -378,6 +387,26 @@ class Outbox:
         with self._session() as session:
             row = session.get(_Allocation, (economy, doc_type, reference))
             return _allocation(row) if row is not None else None
+
+    def allocations(
+        self, economy: str, keys: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], Allocation]:
+        """`allocation` for many (doc type, reference) keys in a few queries (one per chunk)."""
+        found: dict[tuple[int, str], Allocation] = {}
+        references = sorted({reference for _, reference in keys})
+        wanted = set(keys)
+        with self._session() as session:
+            for start in range(0, len(references), _IN_CHUNK):
+                rows = session.scalars(
+                    select(_Allocation).where(
+                        _Allocation.economy == economy,
+                        _Allocation.reference.in_(references[start : start + _IN_CHUNK]),
+                    )
+                )
+                for row in rows:
+                    if (row.doc_type, row.reference) in wanted:
+                        found[(row.doc_type, row.reference)] = _allocation(row)
+        return found
 
     def allocation_of(self, document_id: bytes) -> Allocation | None:
         with self._session() as session:
@@ -400,6 +429,26 @@ class Outbox:
         """The highest version that is anchored or still pending (failed attempts skipped)."""
         live = [e for e in self.entries(document_id) if e.state is not SubmissionState.FAILED]
         return live[-1] if live else None
+
+    def current_entries(self, document_ids: Sequence[bytes]) -> dict[bytes, OutboxEntry]:
+        """`current_entry` of many documents in a few queries; documents without one are
+        left out."""
+        found: dict[bytes, OutboxEntry] = {}
+        hexes = sorted({document_id.hex() for document_id in document_ids})
+        with self._session() as session:
+            for start in range(0, len(hexes), _IN_CHUNK):
+                rows = session.scalars(
+                    select(_Submission)
+                    .where(
+                        _Submission.document_id.in_(hexes[start : start + _IN_CHUNK]),
+                        _Submission.state != SubmissionState.FAILED.value,
+                    )
+                    .order_by(_Submission.version, _Submission.id)
+                )
+                for row in rows:  # ascending versions: the last one seen is the current one
+                    entry = _entry(row)
+                    found[entry.document_id] = entry
+        return found
 
     def anchored_entry(self, document_id: bytes, version: int) -> OutboxEntry | None:
         for entry in self.entries(document_id):

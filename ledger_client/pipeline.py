@@ -68,6 +68,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, Literal
@@ -100,6 +101,7 @@ from ledger_client.errors import (
 from ledger_client.ipfs import IpfsStore, cid_to_digest, digest_to_cid
 from ledger_client.ledger import Ledger
 from ledger_client.outbox import (
+    Allocation,
     NewSubmission,
     Outbox,
     OutboxEntry,
@@ -398,6 +400,8 @@ class _Candidate:
     link_targets: list[bytes | int] = field(default_factory=list)
     commitment: DocumentCommitment | None = None
     document_id: bytes | None = None
+    # economy -> (key or None, rule): the recipients' keys as read once for the batch
+    keys: Mapping[str, tuple[RecipientKey | None, str]] = field(default_factory=dict)
 
 
 def _hex(value: bytes) -> str:
@@ -610,6 +614,74 @@ class DocumentPipeline:
             candidates = self._prepare(documents, doc_type, amend=False, single=False)
             return self._execute(candidates, queue=queue)
 
+    def submit_batches(
+        self,
+        batches: Iterable[Sequence[DocumentInput]],
+        *,
+        doc_type: DocumentType | int | str | None = None,
+    ) -> list[list[SubmissionReceipt]]:
+        """Submit many batches (as `submit_batch` each), one in flight behind the next.
+
+        While batch k is added to IPFS and anchored on a worker thread, batch k+1
+        is validated, committed, sealed and recorded here: the node's IPFS add and
+        the wait for the transaction (time spent in other processes) overlap with
+        this process's CPU work. Each batch is still recorded in the outbox
+        before any of its external effects, its payloads are added before its
+        transaction is sent, and transactions go out in batch order. Receipts per
+        batch, in input order.
+
+        Batches that are not all new documents (identical resubmissions, pending
+        ones) wait for the batch in flight and then go through `submit_batch`.
+        A failure raises once the batch in flight has settled; batches recorded
+        but not anchored by then stay pending for `resume` (nothing is lost).
+        """
+        results: list[list[SubmissionReceipt]] = []
+        with self._lock, ThreadPoolExecutor(1, thread_name_prefix="pipeline-send") as sender:
+            in_flight: tuple[Future[None], list[_Candidate]] | None = None
+
+            def settle() -> None:
+                nonlocal in_flight
+                if in_flight is not None:
+                    future, candidates = in_flight
+                    in_flight = None
+                    future.result()
+                    results.append(self._receipts(candidates))
+
+            try:
+                for batch in batches:
+                    if not batch:
+                        settle()
+                        results.append([])
+                        continue
+                    candidates = self._prepare(batch, doc_type, amend=False, single=False)
+                    if any(c.plan is not _Plan.NEW for c in candidates):
+                        settle()
+                        results.append(self.submit_batch(batch, doc_type=doc_type))
+                        continue
+                    entries = self._record_new(candidates)
+                    self.timings.documents += len(candidates)
+                    settle()
+                    in_flight = (
+                        sender.submit(self._finish, entries, queue=False, settle=False),
+                        candidates,
+                    )
+                settle()
+            finally:
+                if in_flight is not None:  # an exception above: let the batch in flight end
+                    with contextlib.suppress(Exception):
+                        in_flight[0].result()
+        return results
+
+    def _receipts(self, candidates: Sequence[_Candidate]) -> list[SubmissionReceipt]:
+        current = self.outbox.current_entries(
+            [c.document_id for c in candidates if c.document_id is not None]
+        )
+        receipts = []
+        for candidate in candidates:
+            assert candidate.document_id is not None
+            receipts.append(_receipt(current[candidate.document_id]))
+        return receipts
+
     def submit_import(
         self,
         raw: bytes | str,
@@ -707,10 +779,33 @@ class DocumentPipeline:
                 )
             )
         with self._watch("validate"):
+            # Every recipient's key is read once per batch: validation and sealing
+            # then agree on it, and a batch costs one read per economy, not one per
+            # cache expiry.
+            economies = {self.economy}
+            for candidate in candidates:
+                economies.update(candidate.model.destinations)
+            keys = {economy: self._recipient_key(economy) for economy in sorted(economies)}
+            for candidate in candidates:
+                candidate.keys = keys
             in_batch: dict[tuple[int, str], _Candidate] = {}
+            # What the outbox knows about these references, read in a few queries
+            # instead of two per document.
+            allocations = self.outbox.allocations(
+                self.economy, [(int(c.doc_type), c.model.reference) for c in candidates]
+            )
+            currents = self.outbox.current_entries(
+                [allocation.document_id for allocation in allocations.values()]
+            )
             for candidate in candidates:
                 key = (int(candidate.doc_type), candidate.model.reference)
-                found = self._check(candidate, amend=amend, single=single)
+                found = self._check(
+                    candidate,
+                    amend=amend,
+                    single=single,
+                    allocation=allocations.get(key),
+                    currents=currents,
+                )
                 if key in in_batch:
                     found.append(
                         FieldError(
@@ -758,8 +853,20 @@ class DocumentPipeline:
                 raise SubmissionPendingError(reference, doc_id)
         raise DocumentRejectedError(problems)
 
-    def _check(self, candidate: _Candidate, *, amend: bool, single: bool) -> list[FieldError]:
-        """The ledger's rules for one parsed document; classifies it (new, amend, ...)."""
+    def _check(
+        self,
+        candidate: _Candidate,
+        *,
+        amend: bool,
+        single: bool,
+        allocation: Allocation | None,
+        currents: Mapping[bytes, OutboxEntry],
+    ) -> list[FieldError]:
+        """The ledger's rules for one parsed document; classifies it (new, amend, ...).
+
+        `allocation` is the outbox's allocation of the document's reference (if
+        any) and `currents` its current outbox entries, read for the whole batch.
+        """
         model = candidate.model
         problems: list[FieldError] = []
         if model.issuer_economy != self.economy:
@@ -772,7 +879,7 @@ class DocumentPipeline:
                 )
             )
         for position, destination in enumerate(model.destinations):
-            key, rule = self._recipient_key(destination)
+            key, rule = candidate.keys.get(destination) or self._recipient_key(destination)
             if key is None:
                 problems.append(
                     FieldError(
@@ -793,11 +900,10 @@ class DocumentPipeline:
             )
         if problems:
             return problems
-        allocation = self.outbox.allocation(self.economy, int(candidate.doc_type), model.reference)
         if allocation is None:
             return []
         candidate.document_id = allocation.document_id
-        current = self.outbox.current_entry(allocation.document_id)
+        current = currents.get(allocation.document_id)
         if current is None:  # only failed attempts left a trace: start afresh
             return []
         candidate.existing = current
@@ -943,11 +1049,14 @@ class DocumentPipeline:
         for candidate in amendments:
             self._finish(self._record_amendment(candidate), queue=queue, settle=False)
         self.timings.documents += len(new) + len(amendments)
+        current = self.outbox.current_entries(
+            [c.document_id for c in candidates if c.index not in receipts and c.document_id]
+        )
         for candidate in candidates:
             if candidate.index in receipts:
                 continue
             assert candidate.document_id is not None
-            entry = self.outbox.current_entry(candidate.document_id)
+            entry = current.get(candidate.document_id)
             assert entry is not None
             receipts[candidate.index] = _receipt(entry, created=candidate.plan is not _Plan.PENDING)
         return [receipts[c.index] for c in candidates]
@@ -957,7 +1066,7 @@ class DocumentPipeline:
         with self._watch("encrypt"):
             recipients: dict[str, RecipientKey] = {}
             for economy in {*candidate.model.destinations, self.economy}:
-                key, _ = self._recipient_key(economy)
+                key, _ = candidate.keys.get(economy) or self._recipient_key(economy)
                 if key is None:  # checked during validation; only a race gets here
                     raise ConfigurationError(f"{economy} has no usable encryption key any more")
                 recipients[economy] = key
@@ -976,7 +1085,7 @@ class DocumentPipeline:
     def _record_new(self, candidates: list[_Candidate]) -> list[OutboxEntry]:
         """Allocate consecutive serials and record the sealed submissions, in one transaction."""
         started = time.perf_counter()
-        elsewhere_before = self.timings.encrypt + self.timings.ipfs
+        elsewhere = 0.0  # sealing and CID time, counted in their own stages
         ids: list[bytes] = []
         with self.outbox.transaction() as work:
             first = work.reserve_serials(self.economy, len(candidates), self._serial_floor)
@@ -995,9 +1104,11 @@ class DocumentPipeline:
                     first + offset,
                     doc_id,
                 )
+                sealing = time.perf_counter()
                 envelope = self._seal(candidate, doc_id, 1)
                 with self._watch("ipfs"):  # the CID the add must return, computed locally
                     cid = digest_to_cid(unixfs_digest(envelope))
+                elsewhere += time.perf_counter() - sealing
                 links = tuple(
                     t if isinstance(t, bytes) else self._sibling_id(by_index, t)
                     for t in candidate.link_targets
@@ -1019,14 +1130,9 @@ class DocumentPipeline:
                     )
                 )
                 ids.append(doc_id)
-        elsewhere = self.timings.encrypt + self.timings.ipfs - elsewhere_before
         self.timings.outbox += time.perf_counter() - started - elsewhere
-        entries = []
-        for doc_id in ids:
-            entry = self.outbox.current_entry(doc_id)
-            assert entry is not None
-            entries.append(entry)
-        return entries
+        current = self.outbox.current_entries(ids)
+        return [current[doc_id] for doc_id in ids]
 
     @staticmethod
     def _sibling_id(by_index: Mapping[int, _Candidate], index: int) -> bytes:
