@@ -82,6 +82,7 @@ __all__ = [
     "decode_salts",
     "encode_salts",
     "redact",
+    "reject_duplicate_keys",
     "root_of_redacted",
     "verify_full",
     "verify_redacted",
@@ -268,20 +269,46 @@ class _Leaves:
     tails: list[bytes]
 
 
-# Member names repeat across documents of a schema; caching their two encodings
-# (pointer token, JSON string) saves re-encoding them for every document. Bounded because
-# some objects are keyed by data (e.g. item ids).
-_KEY_CACHE: dict[str, tuple[str, str]] = {}
-_KEY_CACHE_LIMIT: Final = 4096
+# Documents of one schema share their paths, so the encodings of a leaf's path
+# (its pointer, and ``u32(len(P)) || P``) are kept in a trie that outlives the
+# document: a member name or array index seen before at the same place costs one
+# dict lookup instead of string building and encoding per leaf. A trie node is a
+# list [pointer, header, typed, object members, array indices] (objects and arrays
+# have separate children: ``{"0": x}`` and ``[x]`` are different paths). Bounded
+# because some objects are keyed by data (e.g. item ids): past the limit the trie
+# starts over (threads still walking the old one finish with it).
+_POINTER, _HEADER, _TYPED, _MEMBERS, _INDICES = range(5)
+_PATH_TRIE_LIMIT: Final = 200_000
+_path_trie: list[Any] = ["", b"", "", {}, {}]
+_path_trie_size = 0
 
 
-def _key_parts(key: str) -> tuple[str, str]:
-    parts = _KEY_CACHE.get(key)
-    if parts is None:
-        if len(_KEY_CACHE) >= _KEY_CACHE_LIMIT:
-            _KEY_CACHE.clear()
-        parts = _KEY_CACHE[key] = (_escape_pointer_token(key), _encode_json_string(key))
-    return parts
+def _child_entry(parent: list[Any], key: Any, is_object: bool) -> list[Any]:
+    """Create (and remember) the trie node of `key` below `parent`."""
+    global _path_trie, _path_trie_size
+    if is_object:
+        if not isinstance(key, str):
+            raise DocumentValidationError(
+                f"object at {parent[_POINTER] or '/'} has a non-string key {key!r}"
+            )
+        token, segment = _escape_pointer_token(key), _encode_json_string(key)
+    else:
+        token = segment = str(key)
+    pointer = parent[_POINTER] + "/" + token
+    typed = parent[_TYPED] + "," + segment if parent[_TYPED] else segment
+    try:
+        path_json = ("[" + typed + "]").encode()
+    except UnicodeEncodeError:
+        raise DocumentValidationError(
+            f"field {pointer} (its name or value) is not valid Unicode (lone surrogate)"
+        ) from None
+    entry = [pointer, _u32(len(path_json)) + path_json, typed, {}, {}]
+    if _path_trie_size >= _PATH_TRIE_LIMIT:
+        _path_trie, _path_trie_size = ["", b"", "", {}, {}], 0
+    else:
+        parent[_MEMBERS if is_object else _INDICES][key] = entry
+        _path_trie_size += 1
+    return entry
 
 
 def _flatten(doc: Mapping[str, JsonValue]) -> _Leaves:
@@ -294,56 +321,49 @@ def _flatten(doc: Mapping[str, JsonValue]) -> _Leaves:
         tails.append(b"\x00\x00\x00\x02[]{}")
         return _Leaves(pointers, tails)
 
-    # Recursion only into non-empty containers; scalars are handled inline, and
-    # `typed` (the inside of the typed-path JSON array so far) grows by one
-    # concatenation per level instead of being re-encoded per leaf.
-    key_cache_get = _KEY_CACHE.get
+    # Recursion only into non-empty containers; scalars are handled inline.
     append_pointer = pointers.append
     append_tail = tails.append
+    encode_string = _encode_json_string
 
-    def walk(node: Any, pointer: str, typed: str) -> None:
+    def walk(node: Any, entry: list[Any]) -> None:
         is_object = type(node) is dict or isinstance(node, Mapping)
-        items: Iterable[tuple[Any, Any]] = node.items() if is_object else enumerate(node)
+        if is_object:
+            items: Iterable[tuple[Any, Any]] = node.items()
+            children = entry[_MEMBERS]
+        else:
+            items = enumerate(node)
+            children = entry[_INDICES]
         for key, child in items:
-            if not is_object:
-                token = segment = str(key)
-            elif isinstance(key, str):
-                token, segment = key_cache_get(key) or _key_parts(key)
-            else:
-                raise DocumentValidationError(
-                    f"object at {pointer or '/'} has a non-string key {key!r}"
-                )
-            child_pointer = pointer + "/" + token
-            child_typed = typed + "," + segment if typed else segment
+            child_entry = children.get(key) or _child_entry(entry, key, is_object)
             child_type = type(child)
-            try:
-                # Ordered by frequency in real documents; anything unusual falls
-                # through to the general checks at the end.
-                if child_type is str:
-                    value_json = _encode_json_string(child).encode()
-                elif child_type is dict or child_type is list:
-                    if child:
-                        walk(child, child_pointer, child_typed)
-                        continue
-                    value_json = b"{}" if child_type is dict else b"[]"
-                elif child_type in _PLAIN_SCALAR_TYPES:
-                    value_json = _scalar_json(child, child_pointer)
-                elif isinstance(child, Mapping | list | tuple) and child:
-                    walk(child, child_pointer, child_typed)
+            # Ordered by frequency in real documents; anything unusual falls
+            # through to the general checks at the end.
+            if child_type is str:
+                try:
+                    value_json = encode_string(child).encode()
+                except UnicodeEncodeError:
+                    raise DocumentValidationError(
+                        f"field {child_entry[_POINTER]} (its name or value) is not valid "
+                        "Unicode (lone surrogate)"
+                    ) from None
+            elif child_type is dict or child_type is list:
+                if child:
+                    walk(child, child_entry)
                     continue
-                else:
-                    value_json = _scalar_json(child, child_pointer)
-                path_json = ("[" + child_typed + "]").encode()
-            except UnicodeEncodeError:
-                raise DocumentValidationError(
-                    f"field {child_pointer} (its name or value) is not valid Unicode "
-                    "(lone surrogate)"
-                ) from None
-            append_pointer(child_pointer)
-            append_tail(_u32(len(path_json)) + path_json + value_json)
+                value_json = b"{}" if child_type is dict else b"[]"
+            elif child_type in _PLAIN_SCALAR_TYPES:
+                value_json = _scalar_json(child, child_entry[_POINTER])
+            elif isinstance(child, Mapping | list | tuple) and child:
+                walk(child, child_entry)
+                continue
+            else:
+                value_json = _scalar_json(child, child_entry[_POINTER])
+            append_pointer(child_entry[_POINTER])
+            append_tail(child_entry[_HEADER] + value_json)
 
     try:
-        walk(doc, "", "")
+        walk(doc, _path_trie)
     except RecursionError:
         raise DocumentValidationError("document is nested too deeply to commit to") from None
     return _Leaves(pointers, tails)
@@ -362,10 +382,12 @@ def _leaf_hash(salt: bytes, tail: bytes) -> bytes:
 
 def _tree_root(leaf_hashes: list[bytes]) -> bytes:
     level = sorted(leaf_hashes)
+    sha256, prefix = _sha256, _NODE_PREFIX
     while len(level) > 1:
+        pairs = iter(level)  # zip(pairs, pairs): consecutive (left, right) pairs
         paired = [
-            _sha256(_NODE_PREFIX + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
+            sha256(prefix + left + right).digest()
+            for left, right in zip(pairs, pairs, strict=False)
         ]
         if len(level) % 2:
             paired.append(level[-1])
@@ -399,15 +421,24 @@ def _final_root(doc_type: int, schema_version: str, leaf_hashes: list[bytes]) ->
 
 
 def _leaf_hashes(leaves: _Leaves, salts: Mapping[str, bytes]) -> list[bytes]:
-    prefix = _LEAF_PREFIX
+    prefix, sha256 = _LEAF_PREFIX, _sha256
     return [
-        _sha256(prefix + salts[pointer] + tail).digest()
+        sha256(prefix + salts[pointer] + tail).digest()
         for pointer, tail in zip(leaves.pointers, leaves.tails, strict=True)
     ]
 
 
 def _salt_mismatch(leaves: _Leaves, salts: Mapping[str, bytes]) -> str | None:
     """Describe how the salts and the document's fields disagree, or None."""
+    # The common case first, in C: one salt per field (a document's pointers are
+    # distinct, so equal counts and all pointers salted mean the same sets), all
+    # of the right length.
+    if (
+        len(salts) == len(leaves.pointers)
+        and all(map(salts.__contains__, leaves.pointers))
+        and set(map(len, salts.values())) <= {SALT_BYTES}
+    ):
+        return None
     document_fields = set(leaves.pointers)
     unsalted = sorted(document_fields - salts.keys())
     stale = sorted(salts.keys() - document_fields)
@@ -623,12 +654,15 @@ def decode_salts(encoded: Mapping[str, object]) -> dict[str, bytes]:
 # --------------------------------------------------------- disclosure parsing
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
+def reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads` object hook: a dict, or ValueError naming a key given twice."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return result
 
 
@@ -670,7 +704,7 @@ def _parse_disclosure(data: bytes | str) -> RedactedDocument:
     try:
         obj = json.loads(
             data,
-            object_pairs_hook=_reject_duplicate_keys,
+            object_pairs_hook=reject_duplicate_keys,
             parse_constant=_reject_constant,
             parse_int=_parse_json_int,
         )

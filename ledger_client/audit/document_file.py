@@ -38,9 +38,11 @@ from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from ledger_client.commitment import (
+    SALT_BYTES,
     RedactedDocument,
     canonical_json,
     encode_salts,
+    reject_duplicate_keys,
 )
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerClientError, VerificationError
@@ -190,20 +192,36 @@ def export_document_file(
     return canonical_json(header)
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _int(data: Mapping[str, Any], key: str, minimum: int) -> int:
     value: object = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise DocumentFileError(f"document file member {key!r} must be an integer >= {minimum}")
     return value
+
+
+def _salts(salts: dict[str, Any]) -> dict[str, bytes]:
+    """Pointer -> 32-byte salt from pointer -> 64 hex characters (any case)."""
+    encoded = list(salts.values())
+    # All at once: every salt is 64 characters and the whole decodes (fromhex skips
+    # whitespace, so a decoded length of 32 per salt means none had any), so each
+    # salt is exactly the 32 bytes at its offset.
+    try:
+        joined = bytes.fromhex("".join(encoded))
+    except (TypeError, ValueError):
+        joined = b""
+    if len(joined) == SALT_BYTES * len(encoded) and (not encoded or set(map(len, encoded)) == {64}):
+        return {
+            pointer: joined[i * SALT_BYTES : (i + 1) * SALT_BYTES]
+            for i, pointer in enumerate(salts)
+        }
+    for pointer, salt in salts.items():  # name the first bad one
+        try:
+            value = bytes.fromhex(salt)
+        except (TypeError, ValueError):
+            value = b""
+        if len(value) != SALT_BYTES or len(salt) != 64:
+            raise DocumentFileError(f"salt of {pointer!r} is not 64 hex characters")
+    raise AssertionError("unreachable: the salts decoded one by one but not together")
 
 
 def parse_document_file(raw: bytes | str) -> DocumentFile:
@@ -215,7 +233,7 @@ def parse_document_file(raw: bytes | str) -> DocumentFile:
     if len(raw) > MAX_DOCUMENT_FILE_BYTES:
         raise DocumentFileError(f"a document file is at most {MAX_DOCUMENT_FILE_BYTES} bytes")
     try:
-        data = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        data = json.loads(raw, object_pairs_hook=reject_duplicate_keys)
     except (ValueError, RecursionError) as exc:
         raise DocumentFileError(f"not a JSON document file: {exc}") from None
     if not isinstance(data, dict):
@@ -253,19 +271,7 @@ def parse_document_file(raw: bytes | str) -> DocumentFile:
         document, salts = data["document"], data["salts"]
         if not isinstance(document, dict) or not isinstance(salts, dict):
             raise DocumentFileError("document and salts must be JSON objects")
-        decoded = {}
-        fromhex = bytes.fromhex
-        for pointer, salt in salts.items():
-            # fromhex skips whitespace, so the decoded length is checked too; a salt in
-            # upper case decodes to the same bytes and is accepted.
-            try:
-                value = fromhex(salt)
-            except (TypeError, ValueError):
-                value = b""
-            if len(value) != 32 or len(salt) != 64:
-                raise DocumentFileError(f"salt of {pointer!r} is not 64 hex characters")
-            decoded[pointer] = value
-        return DocumentFile(*header, disclosure="full", document=document, salts=decoded)
+        return DocumentFile(*header, disclosure="full", document=document, salts=_salts(salts))
     try:
         redacted = RedactedDocument.from_json(canonical_json(data["redacted"]))
     except (VerificationError, LedgerClientError) as exc:
@@ -326,7 +332,7 @@ def document_files_in_json_array(raw: bytes | str) -> list[tuple[str, bytes]]:
     has more than `MAX_BATCH_FILES` elements, raises `DocumentFileError`.
     """
     try:
-        data = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        data = json.loads(raw, object_pairs_hook=reject_duplicate_keys)
     except (ValueError, RecursionError) as exc:
         raise DocumentFileError(f"not a JSON array of document files: {exc}") from None
     if not isinstance(data, list):

@@ -8,6 +8,7 @@ import pytest
 from audit_helpers import HIDE, REVOCATION_REASON, VERDICTS, Scenario, comparable, rewrite
 
 from ledger_client.audit import (
+    AuditReport,
     AuditVerifier,
     DocumentFileError,
     Verdict,
@@ -36,6 +37,8 @@ def test_each_file_gets_its_verdict_and_exit_code(scenario: Scenario, name: str)
     assert report.exit_code == EXIT[EXPECTED[name]]
     assert report.schema_ == "cie-ledger/audit-report/v1"
     assert json.loads(report.to_json())["schema"] == "cie-ledger/audit-report/v1"
+    # Built without validation (model_construct): it must validate as it is.
+    assert AuditReport.model_validate_json(report.to_json()) == report
 
 
 def test_batched_reads_give_the_same_reports_as_per_document_reads(scenario: Scenario) -> None:
@@ -46,6 +49,7 @@ def test_batched_reads_give_the_same_reports_as_per_document_reads(scenario: Sce
         single = verify_document_file(scenario.files[name], scenario.ledger, source=name)
         assert item.report is not None
         assert comparable(item.report) == comparable(single), name
+        assert AuditReport.model_validate_json(item.report.to_json()) == item.report
 
 
 def test_a_valid_report_names_issuer_block_acknowledgement_and_links(scenario: Scenario) -> None:
