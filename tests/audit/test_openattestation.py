@@ -108,8 +108,9 @@ def test_tampering_breaks_the_target_hash_or_the_proof(scenario: Scenario) -> No
 def test_the_merkle_root_issued_on_a_document_store_is_checked(
     scenario: Scenario, new_account: Any, tmp_path: Path
 ) -> None:
-    """Until the registry answers DocumentStore queries, an OA DocumentStore (npm
-    @govtechsg/document-store, deployed on the same chain) records the root."""
+    """Our status check and `cie audit oa-verify` against OA's own DocumentStore (npm
+    @govtechsg/document-store, deployed on the same chain); the registry's per-economy
+    facade is covered in test_oa_registry.py."""
     if shutil.which("node") is None:
         pytest.skip("node not installed")
     w3 = scenario.network.w3
