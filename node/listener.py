@@ -404,19 +404,36 @@ class RegistryListener:
     # ---------------------------------------------------------------- processing
 
     def process_pending(self, limit: int | None = None) -> int:
-        """Advance every unfinished (document, version); returns how many were touched."""
+        """Advance every unfinished (document, version); returns how many were touched.
+
+        Two passes: every pending version is verified and assessed (hooks run) before
+        any acknowledgement transaction is sent, so a version's hooks never wait for
+        the acknowledgements of the versions scanned with it.
+        """
         with self.db.sessions() as session:
             query = (
-                select(tables.Processing.document_id, tables.Processing.version)
+                select(
+                    tables.Processing.document_id,
+                    tables.Processing.version,
+                    tables.Processing.state,
+                )
                 .where(tables.Processing.state.in_([State.PENDING, State.ASSESSED]))
                 .order_by(tables.Processing.event_block, tables.Processing.document_id)
             )
             if limit is not None:
                 query = query.limit(limit)
             keys = list(session.execute(query).all())
-        for doc_hex, version in keys:
-            self.process(doc_hex, version)
+        for step, wanted in ((self._assess, State.PENDING), (self._acknowledge, State.ASSESSED)):
+            for doc_hex, version, _ in keys:
+                with self._lock:  # one attempt per step and round, as `process` would make
+                    if self._state(doc_hex, version) == wanted:
+                        step(doc_hex, version)
         return len(keys)
+
+    def _state(self, doc_hex: str, version: int) -> str | None:
+        with self.db.sessions() as session:
+            row = session.get(tables.Processing, (doc_hex, version))
+            return row.state if row else None
 
     def poll_once(self) -> ScanReport:
         report = self.scan_once()
