@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ledger_client.audit.chain_index import ChainIndex
@@ -181,6 +181,15 @@ def _present_many(
     return out
 
 
+_forked_items: Sequence[tuple[str, bytes]] = ()
+_fork_lock = threading.Lock()
+
+
+def _present_range(start: int, stop: int, include_fields: bool) -> list[PresentedFile | str]:
+    """`_present_many` over files [start, stop) of the batch a worker was forked with."""
+    return _present_many(_forked_items[start:stop], include_fields)
+
+
 class AuditVerifier:
     """Verifies document files against one ledger (read-only)."""
 
@@ -259,17 +268,32 @@ class AuditVerifier:
                 if progress is not None:
                     progress(len(part))
             return results
+        global _forked_items
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            jobs = [
-                [
-                    pool.submit(_present_many, part[i : i + HASH_JOB], include_fields)
-                    for i in range(0, len(part), HASH_JOB)
-                ]
-                for part in chunks
-            ]
+        # The workers are forked with the files in memory (`_forked_items`) and are
+        # sent index ranges: pickling every file to a worker cost as much as a
+        # tenth of its hashing. The lock keeps concurrent batches from swapping
+        # the files under a fork.
+        with _fork_lock:
+            _forked_items = items
+            try:
+                pool = context.Pool(workers)  # forks now
+            finally:
+                _forked_items = ()
+        with pool:
+            jobs = []
+            for start, part in zip(range(0, len(items), chunk), chunks, strict=True):
+                stop = start + len(part)
+                jobs.append(
+                    [
+                        pool.apply_async(
+                            _present_range, (first, min(first + HASH_JOB, stop), include_fields)
+                        )
+                        for first in range(start, stop, HASH_JOB)
+                    ]
+                )
             for part, part_jobs in zip(chunks, jobs, strict=True):
-                presented = [p for job in part_jobs for p in job.result()]
+                presented = [p for job in part_jobs for p in job.get()]
                 results.extend(self._verify_chunk(part, presented))
                 if progress is not None:
                     progress(len(part))

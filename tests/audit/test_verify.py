@@ -16,6 +16,7 @@ from ledger_client.audit import (
     verify_document_file,
     verify_document_files,
 )
+from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.audit.html import render_html
 
 EXPECTED = VERDICTS
@@ -183,3 +184,23 @@ def test_log_queries_split_into_block_ranges_read_the_same_histories(scenario: S
     for a, b in zip(whole, chunked, strict=True):
         assert a.report is not None and b.report is not None
         assert comparable(a.report) == comparable(b.report)
+
+
+def test_a_long_lived_index_caches_only_settled_block_times(scenario: Scenario) -> None:
+    ids = [bytes.fromhex(scenario.ids[name][2:]) for name in ("manifest", "transit")]
+
+    def requests_per_read(index: ChainIndex) -> tuple[int, int]:
+        start = index.requests
+        first = index.histories(ids)
+        middle = index.requests
+        assert index.histories(ids) == first
+        return middle - start, index.requests - middle
+
+    registry = scenario.ledger.registry
+    # Nothing is that deep on the test chain: block times are read again every time.
+    cold, again = requests_per_read(ChainIndex(registry, settled_depth=10**9))
+    assert again == cold
+    # Everything is settled: the second read finds every block time cached
+    # (no eth_blockNumber, no block batch).
+    cold, again = requests_per_read(ChainIndex(registry, settled_depth=0))
+    assert again == cold - 2
