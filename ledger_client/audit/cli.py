@@ -484,8 +484,11 @@ def oa_verify(
                 address=Web3.to_checksum_address(document_store), abi=DOCUMENT_STORE_ABI
             )
             issued, revoked = document_store_status(store, wrapped)
-        except (LedgerClientError, ValueError) as exc:
-            raise _fail(f"cannot ask the DocumentStore {document_store}: {exc}") from None
+        except Exception as exc:  # web3 raises several unrelated types for a bad store
+            raise _fail(
+                f"cannot ask the DocumentStore {document_store} ({exc}); is it a contract on "
+                "this chain? (--offline checks integrity only)"
+            ) from None
         typer.echo(
             json.dumps({"documentStore": store.address, "issued": issued, "revoked": revoked})
         )

@@ -234,6 +234,8 @@ def test_cli_exports_verifies_and_revokes(
     uz_store = network.deployment.oa_document_stores["UZ"].address
     wrong = runner.invoke(app, [*verify, "--document-store", uz_store, str(exported[1])])
     assert wrong.exit_code == 1
+    nowhere = runner.invoke(app, [*verify, "--document-store", "0x" + "12" * 20, str(exported[1])])
+    assert nowhere.exit_code == 4 and "is it a contract on this chain" in nowhere.output
 
 
 def test_deployment_records_one_facade_per_member_and_checks_them(
