@@ -158,8 +158,12 @@ class CheckpointIn(BaseModel):
     kind: Literal["DEPARTURE", "TRANSIT_PASSED", "ARRIVAL", "INCIDENT"]
 
 
+UINT32_MAX = 2**32 - 1  # document versions are uint32 on chain
+UINT64_MAX = 2**64 - 1  # AEO validity times are uint64 on chain
+
+
 class ManualAcknowledgementIn(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=UINT32_MAX)
     lane: Literal["GREEN", "YELLOW", "RED"]
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -171,8 +175,8 @@ class TxOut(BaseModel):
 class AeoIn(BaseModel):
     aeo_id: str = Field(pattern=r"^[A-Z]{2}[A-Z0-9]{1,33}$")
     tier: int = Field(ge=1, le=255)
-    valid_from: int = Field(ge=0)
-    valid_until: int = Field(gt=0)
+    valid_from: int = Field(ge=0, le=UINT64_MAX)
+    valid_until: int = Field(gt=0, le=UINT64_MAX)
 
 
 class AeoOut(BaseModel):

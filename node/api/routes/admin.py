@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, status
 
 from node.api.deps import AdminDep, RuntimeDep
 from node.api.schemas import ApiKeyIn, ApiKeyOut, DeadLetterOut
 from node.services.api_keys import create_api_key
+
+SQL_INTEGER_MAX = 2**63 - 1  # row ids are signed 64-bit in SQLite and PostgreSQL
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -34,7 +38,11 @@ def dead_letters(runtime: RuntimeDep, _: AdminDep) -> list[DeadLetterOut]:
 
 
 @router.post("/webhooks/dead-letters/{delivery_id}/replay", status_code=status.HTTP_202_ACCEPTED)
-def replay_dead_letter(runtime: RuntimeDep, _: AdminDep, delivery_id: int) -> dict[str, int]:
+def replay_dead_letter(
+    runtime: RuntimeDep,
+    _: AdminDep,
+    delivery_id: Annotated[int, Path(ge=1, le=SQL_INTEGER_MAX)],
+) -> dict[str, int]:
     if not runtime.dispatcher.replay(delivery_id):
         raise HTTPException(
             404,

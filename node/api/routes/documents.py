@@ -11,6 +11,7 @@ from ledger_client.records import CheckpointKind, Lane
 from node.api.deps import ReaderDep, RiskOfficerDep, RuntimeDep, SubmitterDep
 from node.api.params import DocTypeParam, DocumentIdParam, RawBody
 from node.api.schemas import (
+    UINT32_MAX,
     CheckpointIn,
     DocumentOut,
     ManualAcknowledgementIn,
@@ -70,7 +71,7 @@ def get_document(
     runtime: RuntimeDep,
     _: ReaderDep,
     document_id: DocumentIdParam,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=UINT32_MAX)] = None,
 ) -> DocumentOut:
     """The verified document (decrypted when this economy is issuer or recipient) + provenance."""
     view = documents.read(runtime, document_id, version)

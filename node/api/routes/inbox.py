@@ -31,7 +31,7 @@ def list_inbox(
     issuer: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     lane: Annotated[Literal["GREEN", "YELLOW", "RED"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is signed 64-bit
 ) -> InboxPage:
     filters = documents.InboxFilter(
         state=state,
