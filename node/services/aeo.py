@@ -1,14 +1,14 @@
 """This economy's authorised economic operators: kept on chain (AeoRegistry) and listed here.
 
-The on-chain operator id is ``keccak256(utf8(aeo_id))`` (`node.risk.operator_id_of`).
+The on-chain operator id is ``keccak256(utf8(aeo_id))`` (`ledger_client.aeo.operator_id_of`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from ledger_client.aeo import operator_id_of
 from node.db import AeoOperator
-from node.risk.reference import operator_id_of
 from node.runtime import NodeRuntime
 
 
