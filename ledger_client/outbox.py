@@ -28,6 +28,7 @@ State machine of a submission::
     validated --(IPFS add+pin returned the expected CID)--> stored
     stored    --(anchor/amend transaction mined)----------> anchored
     validated | stored --(definite failure or abandon)----> failed
+    anchored  --(a reorganisation dropped its block)------> stored
 
 Every row is written before the external effect it describes (the add, the
 transaction), in its own database transaction, so after a crash the outbox
@@ -95,7 +96,7 @@ class SubmissionState(StrEnum):
     STORED = "stored"
     """The envelope is added and pinned; the transaction may or may not have happened."""
     ANCHORED = "anchored"
-    """The transaction is mined (terminal)."""
+    """The transaction is mined (terminal, unless a reorganisation drops its block)."""
     FAILED = "failed"
     """Given up; nothing of it is on chain and its payload was unpinned (terminal)."""
 
@@ -470,6 +471,18 @@ class Outbox:
                 query = query.where(_Submission.economy == economy)
             return [_entry(row) for row in session.scalars(query.order_by(_Submission.id))]
 
+    def anchored_since(self, economy: str, block_number: int) -> list[OutboxEntry]:
+        """Anchored submissions of `economy` mined at or after `block_number`, oldest first."""
+        with self._session() as session:
+            query = (
+                select(_Submission)
+                .where(_Submission.state == SubmissionState.ANCHORED.value)
+                .where(_Submission.economy == economy)
+                .where(_Submission.block_number >= block_number)
+                .order_by(_Submission.id)
+            )
+            return [_entry(row) for row in session.scalars(query)]
+
     def next_serial(self, economy: str) -> int | None:
         with self._session() as session:
             counter = session.get(_SerialCounter, economy)
@@ -529,6 +542,22 @@ class Outbox:
                     "block_number": block_number,
                     "envelope": None,
                     "error": None,
+                },
+                session,
+            )
+
+    def mark_unanchored(self, ids: Sequence[int], error: str) -> None:
+        """Anchored submissions whose block left the chain (a reorganisation) go back to
+        `stored`: their payloads are still pinned, so `resume` sends them again."""
+        with self._session() as session, session.begin():
+            self._transition(
+                ids,
+                [SubmissionState.ANCHORED],
+                {
+                    "state": SubmissionState.STORED.value,
+                    "tx_hash": None,
+                    "block_number": None,
+                    "error": error,
                 },
                 session,
             )

@@ -445,7 +445,8 @@ class DocumentPipeline:
     own IPFS node; `encryption_key` is the member's current X25519 key, or a
     mapping key version -> key including older versions (needed to open
     documents sealed before a rotation); `outbox` is this node's durable outbox
-    (one per node: the serial counter lives there).
+    (one per node: the serial counter lives there). `reorg_depth` is how many
+    recent blocks `resume` re-checks for anchors a reorganisation dropped.
 
     Thread-safe (submissions are serialised by a lock).
     """
@@ -463,6 +464,7 @@ class DocumentPipeline:
         max_document_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         key_refresh_seconds: float = 2.0,
         fetch_timeout: float | None = None,
+        reorg_depth: int = 64,
     ) -> None:
         if ledger.sender is None:
             raise ConfigurationError("the pipeline needs a ledger opened with a signing account")
@@ -475,6 +477,7 @@ class DocumentPipeline:
         self.max_document_bytes = max_document_bytes
         self.key_refresh_seconds = key_refresh_seconds
         self.fetch_timeout = fetch_timeout
+        self.reorg_depth = reorg_depth
         self.timings = StageTimings()
         self._watch = _Stopwatch(self.timings)
         self._lock = threading.RLock()
@@ -1393,7 +1396,9 @@ class DocumentPipeline:
     def resume(self) -> ResumeReport:
         """Finish every pending submission (after a crash or an IPFS/chain outage).
 
-        For each: if the chain already holds it (the transaction went through
+        First, anchors of the last `reorg_depth` blocks that a reorganisation
+        dropped from the chain become pending again. For each pending submission:
+        if the chain already holds it (the transaction went through
         before the crash) and the on-chain commitment and digest match, mark it
         anchored; if the chain holds something else there, fail it; otherwise
         re-add the identical envelope (same CID) and send the transaction,
@@ -1401,6 +1406,7 @@ class DocumentPipeline:
         still cannot complete (outage) stays pending and is reported as such.
         """
         with self._lock:
+            self._requeue_dropped_anchors()
             pending = self.outbox.pending(self.economy)
             errors: dict[int, str] = {}
             groups: dict[tuple[str, int], list[OutboxEntry]] = {}
@@ -1430,6 +1436,21 @@ class DocumentPipeline:
                 else:
                     report.pending.append(receipt)
             return report
+
+    def _requeue_dropped_anchors(self) -> None:
+        """Anchors of the last `reorg_depth` blocks that the chain no longer holds (a
+        reorganisation dropped their block) go back to `stored`, so resume sends them
+        again: same id, same pinned payload."""
+        head = int(self.ledger.w3.eth.block_number)
+        recent = self.outbox.anchored_since(self.economy, max(0, head - self.reorg_depth))
+        if not recent:
+            return
+        held = self._on_chain(recent)
+        dropped = [entry.id for entry in recent if entry.id not in held]
+        if dropped:
+            self.outbox.mark_unanchored(
+                dropped, "its anchoring block left the chain (a reorganisation); anchoring again"
+            )
 
     def abandon(self, document: bytes | str) -> list[SubmissionReceipt]:
         """Give up the pending submissions of a document: unpin their payloads, mark failed.

@@ -12,7 +12,8 @@ chunk end's hash in ``scanned_blocks``; event rows are unique by
 cursor's hash is compared with the chain's: on a mismatch (a reorganisation
 deeper than the confirmations) the cursor rewinds to the newest scanned block
 still on the chain, rows of the orphaned blocks that were not acted on are
-dropped, and the range is scanned again.
+dropped, acknowledgements the orphaned blocks held are sent again (no hook runs
+again), and the range is scanned again.
 
 What starts a round (scan, then process what is pending): with a WebSocket
 endpoint (`follow_heads`), every new-block notification; always, a poll timer
@@ -253,6 +254,7 @@ class RegistryListener:
                 session.delete(cursor)
             else:
                 cursor.block_number, cursor.block_hash = fork, fork_hash
+        reopened = self._reopen_dropped_acknowledgements(fork)
         REORGS.inc()
         log.warning(
             "listener.reorg",
@@ -260,10 +262,36 @@ class RegistryListener:
             rewound_to=fork,
             orphaned=len(orphaned),
             acted_on=len(acted),
+            acknowledgements_dropped=reopened,
         )
         for p in acted:
             log.error("listener.reorg_after_action", document=p.document_id, version=p.version)
         return True
+
+    def _reopen_dropped_acknowledgements(self, fork: int) -> int:
+        """Versions whose acknowledgement the reorganisation dropped go back to `assessed`:
+        the acknowledgement is sent again, no hook runs again (its effect is recorded
+        once). Candidates are the versions acknowledged since the fork block's time (a
+        minute's margin for clock skew); the chain is asked about each."""
+        since = int(self.w3.eth.get_block(max(fork, 0))["timestamp"]) - 60
+        with self.db.sessions() as session:
+            candidates = session.execute(
+                select(tables.Processing.document_id, tables.Processing.version).where(
+                    tables.Processing.state == State.ACKNOWLEDGED,
+                    tables.Processing.updated_at >= since,
+                )
+            ).all()
+        reopened = 0
+        for doc_hex, version in candidates:
+            lane, _ = self.registry.acknowledgement(bytes.fromhex(doc_hex), version, self.economy)
+            if lane is not None:
+                continue
+            with self.db.transaction() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                if row is not None and row.state == State.ACKNOWLEDGED:
+                    row.state, row.ack_tx_hash = State.ASSESSED, None
+                    reopened += 1
+        return reopened
 
     def scan_once(self) -> ScanReport:
         """Record confirmed events up to head - confirmations, chunk by chunk."""
