@@ -104,6 +104,19 @@ def manifests(origin: str, destination: str, count: int, seed: int) -> list[Docu
     ]
 
 
+def tagged_manifests(
+    origin: str, destination: str, count: int, seed: int, tag: str
+) -> list[Document]:
+    """The same list in every process: generated from `seed`, references from `tag`."""
+    generator = DocumentGenerator(seed)
+    return [
+        generator.manifest(origin=origin, destination=destination).model_copy(
+            update={"reference": f"{origin}-{tag}-{index:06d}"}
+        )
+        for index in range(count)
+    ]
+
+
 def submitted_ids(pipeline: DocumentPipeline, documents: Iterable[Document]) -> dict[str, str]:
     """document id (hex, no 0x) -> destination, from the issuer's outbox allocations.
 
