@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from sqlalchemy import text
 
@@ -41,6 +43,7 @@ WORKLOADS = (
 )
 CONFIRMATIONS = (0, 1)
 STAGES = ("api", "to_scan", "to_hook", "to_ack", "ack_seen")
+STEPS = ("scan", "fetch_verify", "hooks", "acknowledge")
 
 
 def _stages(scenario: DemoScenario) -> dict[str, dict[str, float | int | None]]:
@@ -82,6 +85,27 @@ def _stages(scenario: DemoScenario) -> dict[str, dict[str, float | int | None]]:
     return {stage: percentiles(samples[stage]) for stage in STAGES}
 
 
+def _node_metrics(urls: list[str]) -> dict[str, Any]:
+    """Mean time per listener step and rounds per trigger, summed over the nodes."""
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, float] = defaultdict(float)
+    rounds: dict[str, float] = defaultdict(float)
+    for url in urls:
+        body = httpx.get(f"{url}/metrics", timeout=10).text
+        for family in text_string_to_metric_families(body):
+            for sample in family.samples:
+                if sample.name == "cie_node_processing_seconds_sum":
+                    sums[sample.labels["step"]] += sample.value
+                elif sample.name == "cie_node_processing_seconds_count":
+                    counts[sample.labels["step"]] += sample.value
+                elif sample.name == "cie_node_listener_scans_total":
+                    rounds[sample.labels["trigger"]] += sample.value
+    return {
+        "mean_step_s": {k: round(sums[k] / counts[k], 4) for k in sorted(counts) if counts[k]},
+        "rounds": dict(rounds),
+    }
+
+
 def measure(confirmations: int, rate: float, scale: int, workdir: Path) -> dict[str, Any]:
     """One demo run on a fresh devnet; the demo's summary plus `stages_s`."""
     config = DevnetConfig(
@@ -106,6 +130,7 @@ def measure(confirmations: int, rate: float, scale: int, workdir: Path) -> dict[
         try:
             summary = scenario.run()
             summary["stages_s"] = _stages(scenario)
+            summary["node_metrics"] = _node_metrics([m.node_url for m in info.members.values()])
         finally:
             scenario.close()
     finally:
@@ -150,6 +175,13 @@ def markdown_section(profile: str = "quick") -> str:
         "| workload | conf. | " + " | ".join(STAGES) + " |",
         "|---|---:|" + "---:|" * len(STAGES),
     ]
+    step_lines = [
+        "",
+        "Inside the node services (mean ms per listener step, all nodes; rounds by trigger):",
+        "",
+        "| workload | conf. | " + " | ".join(STEPS) + " | rounds |",
+        "|---|---:|" + "---:|" * len(STEPS) + "---|",
+    ]
     for label, c, summary in run(profile):
         for path, p in summary["latency_s"].items():
             lines.append(
@@ -159,7 +191,13 @@ def markdown_section(profile: str = "quick") -> str:
         stages = summary["stages_s"]
         cells = [f"{_cell(stages[s], 'p50')} / {_cell(stages[s], 'p99')}" for s in STAGES]
         stage_lines.append(f"| {label} | {c} | " + " | ".join(cells) + " |")
-    return "\n".join(lines + stage_lines)
+        steps = summary["node_metrics"]["mean_step_s"]
+        step_lines.append(
+            f"| {label} | {c} | "
+            + " | ".join(f"{1000 * steps.get(k, 0):.0f}" for k in STEPS)
+            + f" | {summary['node_metrics']['rounds']} |"
+        )
+    return "\n".join(lines + stage_lines + step_lines)
 
 
 if __name__ == "__main__":

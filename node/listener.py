@@ -83,6 +83,7 @@ from node.metrics import (
     HEAD_SUBSCRIPTION_UP,
     LISTENER_SCANS,
     PROCESSING_ERRORS,
+    PROCESSING_SECONDS,
     REORGS,
     VERIFICATION_FAILURES,
 )
@@ -295,6 +296,10 @@ class RegistryListener:
 
     def scan_once(self) -> ScanReport:
         """Record confirmed events up to head - confirmations, chunk by chunk."""
+        with PROCESSING_SECONDS.labels("scan").time():
+            return self._scan()
+
+    def _scan(self) -> ScanReport:
         reorg = self._check_reorg()
         safe = self.w3.eth.block_number - self.confirmations
         current = self.cursor()
@@ -451,12 +456,41 @@ class RegistryListener:
             if limit is not None:
                 query = query.limit(limit)
             keys = list(session.execute(query).all())
-        for step, wanted in ((self._assess, State.PENDING), (self._acknowledge, State.ASSESSED)):
-            for doc_hex, version, _ in keys:
-                with self._lock:  # one attempt per step and round, as `process` would make
-                    if self._state(doc_hex, version) == wanted:
-                        step(doc_hex, version)
+        self._assess_pending(keys)
+        for doc_hex, version, _ in keys:
+            self._catch_up()
+            with self._lock:  # one attempt per step and round, as `process` would make
+                if self._state(doc_hex, version) == State.ASSESSED:
+                    self._acknowledge(doc_hex, version)
         return len(keys)
+
+    def _assess_pending(self, keys: Sequence[Any]) -> None:
+        for doc_hex, version, _ in keys:
+            with self._lock:
+                if self._state(doc_hex, version) == State.PENDING:
+                    self._assess(doc_hex, version)
+
+    def _catch_up(self) -> None:
+        """A new head arrived while acknowledgements are being sent: scan now and assess
+        what it brought before the next acknowledgement, so hooks wait for one
+        acknowledgement at most, not for a whole round of them."""
+        if self.heads is None or not self._wake.is_set():
+            return
+        self._wake.clear()
+        self.scans["head"] += 1
+        LISTENER_SCANS.labels("head").inc()
+        if self.scan_once().events:
+            with self.db.sessions() as session:
+                pending = session.execute(
+                    select(
+                        tables.Processing.document_id,
+                        tables.Processing.version,
+                        tables.Processing.state,
+                    )
+                    .where(tables.Processing.state == State.PENDING)
+                    .order_by(tables.Processing.event_block, tables.Processing.document_id)
+                ).all()
+            self._assess_pending(pending)
 
     def _state(self, doc_hex: str, version: int) -> str | None:
         with self.db.sessions() as session:
@@ -593,7 +627,8 @@ class RegistryListener:
         doc_id = bytes.fromhex(doc_hex)
         self.fault("process.before_fetch")
         try:
-            verified = self.fetcher.fetch_and_verify(doc_id, version)
+            with PROCESSING_SECONDS.labels("fetch_verify").time():
+                verified = self.fetcher.fetch_and_verify(doc_id, version)
         except VerificationError as exc:
             check = str(getattr(exc, "check", "") or str(exc).split(":", 1)[0])
             with self.db.transaction() as session:
@@ -633,7 +668,8 @@ class RegistryListener:
         if isinstance(fetched, str):
             return fetched
         verified = fetched
-        assessment = self.engine.assess(self._context(doc_id, version, verified))
+        with PROCESSING_SECONDS.labels("hooks").time():
+            assessment = self.engine.assess(self._context(doc_id, version, verified))
         self.fault("process.after_hooks")
         reasons = assessment.reasons()
         reasons_commitment = commit(dict(reasons), REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION)
@@ -769,6 +805,10 @@ class RegistryListener:
         return State.ACKNOWLEDGED
 
     def _acknowledge(self, doc_hex: str, version: int) -> str:
+        with PROCESSING_SECONDS.labels("acknowledge").time():
+            return self._send_acknowledgement(doc_hex, version)
+
+    def _send_acknowledgement(self, doc_hex: str, version: int) -> str:
         doc_id = bytes.fromhex(doc_hex)
         try:
             lane_on_chain, _ = self.registry.acknowledgement(doc_id, version, self.economy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_SEEN = Counter("cie_node_events_total", "Registry events recorded", ["event"])
 DOCUMENTS_PROCESSED = Counter(
@@ -27,4 +27,12 @@ LISTENER_SCANS = Counter(
 )
 HEAD_SUBSCRIPTION_UP = Gauge(
     "cie_node_head_subscription_up", "1 while the WebSocket head subscription is live"
+)
+PROCESSING_SECONDS = Histogram(
+    "cie_node_processing_seconds",
+    "Time per listener step: scan (a round's eth_getLogs and recording), fetch_verify "
+    "(IPFS fetch, decryption, verification), hooks (risk engine), acknowledge "
+    "(reasons sealing and the mined transaction)",
+    ["step"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0),
 )
