@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(NODE_BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup chromium test test-python test-contracts demo bench lint artifacts soak clean
+.PHONY: setup chromium test test-python test-contracts demo bench bench-full lint artifacts soak clean
 
 setup: $(PY_STAMP) $(NPM_STAMP) chromium
 
@@ -52,6 +52,11 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench
+
+# Adds the 100k-document scaling run and longer workloads (tens of minutes).
+# One section alone: $(PY) -m bench --only SECTION (see python -m bench --help).
+bench-full: setup
+	$(PY) -m bench --full
 
 lint: setup
 	$(VENV)/bin/ruff check .

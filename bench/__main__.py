@@ -1,7 +1,10 @@
-"""`python -m bench [--quick|--full]`: run the benchmark suite, rewrite BENCHMARKS.md.
+"""`python -m bench [--full] [--only SECTION ...]`: run the benchmarks, rewrite BENCHMARKS.md.
 
 Every figure in BENCHMARKS.md comes from this command, on this machine, in one
-run; ratios are against baselines measured in the same run.
+run; ratios are against baselines measured in the same run. `--only` (repeatable)
+reruns just the named sections and keeps every other section of the existing
+BENCHMARKS.md as it was; the header then says which sections this run refreshed.
+Section keys: gas, onchain, ipfs, pipeline, scaling, audit, latency.
 """
 
 from __future__ import annotations
@@ -11,11 +14,20 @@ import contextlib
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import audit_bench, gas, ipfs_bench, latency, pipeline_bench
+from bench import (
+    audit_bench,
+    gas,
+    ipfs_bench,
+    latency,
+    onchain_bench,
+    pipeline_bench,
+    scaling_bench,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "BENCHMARKS.md"
@@ -42,7 +54,9 @@ def machine() -> str:
     )
 
 
-def sections(profile: str) -> list[tuple[str, Callable[[], str]]]:
+def sections(profile: str) -> list[tuple[str, str, Callable[[], str]]]:
+    """(key for --only, title, renderer) of every section, in BENCHMARKS.md order."""
+
     def gas_section() -> str:
         result = gas.run()
         return (
@@ -52,32 +66,82 @@ def sections(profile: str) -> list[tuple[str, Callable[[], str]]]:
             + gas.markdown(result)
         )
 
-    found: list[tuple[str, Callable[[], str]]] = [("Gas per operation", gas_section)]
-    found.append(("IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)))
-    found.append(("Document pipeline", lambda: pipeline_bench.markdown_section(profile)))
-    found.append(("Auditor verification", lambda: audit_bench.markdown_section(profile)))
-    found.append(("End-to-end latency", lambda: latency.markdown_section(profile)))
+    return [
+        ("gas", "Gas per operation", gas_section),
+        ("onchain", "On-chain throughput", lambda: onchain_bench.markdown_section(profile)),
+        ("ipfs", "IPFS add/cat", lambda: ipfs_bench.markdown_section(profile)),
+        ("pipeline", "Document pipeline", lambda: pipeline_bench.markdown_section(profile)),
+        (
+            "scaling",
+            "Scaling and listener catch-up",
+            lambda: scaling_bench.markdown_section(profile),
+        ),
+        ("audit", "Auditor verification", lambda: audit_bench.markdown_section(profile)),
+        ("latency", "End-to-end latency", lambda: latency.markdown_section(profile)),
+    ]
+
+
+SECTION_KEYS = ("gas", "onchain", "ipfs", "pipeline", "scaling", "audit", "latency")
+
+
+def existing_sections(text: str) -> dict[str, str]:
+    """Title -> body of every `## ` section of an existing BENCHMARKS.md."""
+    found: dict[str, str] = {}
+    parts = re.split(r"^## (.+)$", text, flags=re.MULTILINE)
+    for index in range(1, len(parts) - 1, 2):
+        found[parts[index].strip()] = parts[index + 1].strip("\n")
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--full", action="store_true", help="full profile (slow)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTION_KEYS,
+        metavar="SECTION",
+        help=f"run only this section (repeatable; one of {', '.join(SECTION_KEYS)}); the "
+        "other sections of BENCHMARKS.md are kept as they are",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=TARGET,
+        help="write here instead of BENCHMARKS.md (with --only, unrun sections are copied "
+        "from the existing file at this path, else from BENCHMARKS.md)",
+    )
     args = parser.parse_args()
     profile = "full" if args.full else "quick"
+    only = set(args.only or ())
+    output: Path = args.output
+    command = "python -m bench" + (" --full" if args.full else "")
+    command += "".join(f" --only {key}" for key in sorted(only))
+    previous = output if output.exists() else TARGET
+    kept = existing_sections(previous.read_text()) if only and previous.exists() else {}
     parts = [
         "# Benchmarks",
         "",
-        f"Produced by `make bench` (`python -m bench{' --full' if args.full else ''}`) on "
+        f"Produced by `make bench` (`{command}`) on "
         f"{dt.date.today().isoformat()}, profile `{profile}`.",
         f"Machine: {machine()}.",
         "",
     ]
-    for title, render in sections(profile):
+    if only:
+        parts[2] = (
+            f"Sections refreshed by `{command}` on {dt.date.today().isoformat()}, profile "
+            f"`{profile}`: {', '.join(sorted(only))}; the other sections are from an earlier "
+            "run (their own lines say what produced them)."
+        )
+    for key, title, render in sections(profile):
+        if only and key not in only:
+            if title in kept:
+                parts += [f"## {title}", "", kept[title], ""]
+            continue
         print(f"running: {title}", flush=True)
         parts += [f"## {title}", "", render(), ""]
-    TARGET.write_text("\n".join(parts))
-    print(f"wrote {TARGET}")
+    output.write_text("\n".join(parts))
+    print(f"wrote {output}")
 
 
 if __name__ == "__main__":

