@@ -143,7 +143,6 @@ contract OaDocumentStore_invariant_Test is OaInvariantBase {
     /// after every call for the latest hashes; `afterInvariant` compares every hash of the run.
     /// Depth 32: the universe (8 batches of at most 4 documents) is saturated well before.
     /// forge-config: default.invariant.depth = 32
-    /// forge-config: ci.invariant.depth = 64
     function invariant_facadesReportOnlyTheirOwnEconomy() public view {
         vm.assertFalse(handler.outsiderWrote(), "an outsider issued or revoked");
         vm.assertFalse(handler.duplicateAccepted(), "issued or revoked twice");
