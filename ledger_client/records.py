@@ -142,8 +142,13 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
 
 def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """Sibling hashes from leaf `index` up to the root (skipping carried levels)."""
+    return proof_from_levels(merkle_levels(leaves), index)
+
+
+def proof_from_levels(levels: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+    """`merkle_proof` from levels already built by `merkle_levels` (no hashing)."""
     proof = []
-    for level in merkle_levels(leaves)[:-1]:
+    for level in levels[:-1]:
         sibling = index ^ 1
         if sibling < len(level):
             proof.append(level[sibling])

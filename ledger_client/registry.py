@@ -34,8 +34,9 @@ from ledger_client.records import (
     Record,
     economy_bytes,
     leaf,
-    merkle_proof,
+    merkle_levels,
     parse_document_id,
+    proof_from_levels,
 )
 
 NO_AUTHORITY = b"\x00" * 32
@@ -106,6 +107,8 @@ class RegistryClient(ContractClient):
         super().__init__(contract, sender)
         self.from_block = from_block
         self._batches: OrderedDict[bytes, AnchoredBatch] = OrderedDict()
+        # batch key -> Merkle levels: proving every document of a batch hashes it once
+        self._levels: OrderedDict[bytes, list[list[bytes]]] = OrderedDict()
         self._cache_size = proof_cache_size
         self._cache_lock = threading.Lock()
 
@@ -233,9 +236,21 @@ class RegistryClient(ContractClient):
     def document_proof(self, doc_id: bytes) -> DocumentProof:
         batch = self.anchored_batch_of(doc_id)
         index = batch.ids.index(doc_id)
-        packed = [r.pack() for r in batch.records]
-        leaves = [leaf(i, p) for i, p in zip(batch.ids, packed, strict=True)]
-        return DocumentProof(batch.batch_key, packed[index], tuple(merkle_proof(leaves, index)))
+        with self._cache_lock:
+            levels = self._levels.get(batch.batch_key)
+        if levels is None:
+            levels = merkle_levels(
+                [leaf(i, r.pack()) for i, r in zip(batch.ids, batch.records, strict=True)]
+            )
+            with self._cache_lock:
+                self._levels[batch.batch_key] = levels
+                while len(self._levels) > self._cache_size:
+                    self._levels.popitem(last=False)
+        return DocumentProof(
+            batch.batch_key,
+            batch.records[index].pack(),
+            tuple(proof_from_levels(levels, index)),
+        )
 
     # -- lifecycle ----------------------------------------------------------------
     def amend(self, doc_id: bytes, commitment: bytes, payload_digest: bytes) -> TxReceipt:
