@@ -52,14 +52,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
 from hexbytes import HexBytes
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from web3.types import LogReceipt
+from web3.types import BlockData, FilterParams, LogReceipt
 
 from ledger_client.aeo import Recognition
 from ledger_client.chain import HeadSubscription
@@ -213,13 +213,14 @@ class RegistryListener:
     def _block_hash(self, number: int) -> str:
         return _hex(self.w3.eth.get_block(number)["hash"])
 
-    def _check_reorg(self) -> bool:
-        """Compare the cursor with the chain; rewind on a mismatch. True if it rewound."""
+    def _check_reorg(self, on_chain: str | None = None) -> bool:
+        """Compare the cursor with the chain (`on_chain`: the hash the chain has at the
+        cursor's height, when already read); rewind on a mismatch. True if it rewound."""
         current = self.cursor()
         if current is None:
             return False
         number, block_hash = current
-        if self._block_hash(number) == block_hash:
+        if (on_chain or self._block_hash(number)) == block_hash:
             return False
         with self.db.sessions() as session:
             scanned = list(
@@ -300,15 +301,32 @@ class RegistryListener:
             return self._scan()
 
     def _scan(self) -> ScanReport:
-        reorg = self._check_reorg()
-        safe = self.w3.eth.block_number - self.confirmations
+        # JSON-RPC batches: one round trip for the head and the cursor's block, one per
+        # chunk for its end block and its logs (a round runs on every new block).
         current = self.cursor()
+        with self.w3.batch_requests() as batch:
+            batch.add(self.w3.eth.get_block_number())
+            if current is not None:
+                batch.add(self.w3.eth.get_block(current[0]))
+            answers: list[Any] = list(batch.execute())
+        head = int(answers[0])
+        reorg = self._check_reorg(_hex(answers[1]["hash"]) if current is not None else None)
+        safe = head - self.confirmations
+        current = self.cursor() if reorg else current
         start = current[0] + 1 if current else self.start_block
         first, events = start, 0
         while start <= safe:
             end = min(start + self.chunk_size - 1, safe)
-            end_hash = self._block_hash(end)
-            logs = self._logs(start, end)
+            with self.w3.batch_requests() as batch:
+                batch.add(self.w3.eth.get_block(end))
+                for query in self._log_filters(start, end):
+                    batch.add(self.w3.eth.get_logs(query))
+                end_block, *found = batch.execute()
+            end_hash = _hex(cast(BlockData, end_block)["hash"])
+            logs = sorted(
+                (entry for entries in found for entry in cast(list[LogReceipt], entries)),
+                key=lambda entry: (entry["blockNumber"], entry["logIndex"]),
+            )
             self.fault("scan.before_commit")
             with self.db.transaction() as session:
                 for entry in logs:
@@ -327,7 +345,9 @@ class RegistryListener:
             start = end + 1
         return ScanReport(first, max(first - 1, safe), events, reorg)
 
-    def _logs(self, start: int, end: int) -> list[LogReceipt]:
+    def _log_filters(self, start: int, end: int) -> list[FilterParams]:
+        """The `eth_getLogs` filters of one chunk: versions addressed to this economy,
+        acknowledgements of its documents, every transit checkpoint."""
         address = self.contract.address
         own = _topic(self.economy)
         queries: list[list[Any]] = [
@@ -343,15 +363,10 @@ class RegistryListener:
             [self._topic_of("DocumentAcknowledged"), None, own],
             [self._topic_of("TransitCheckpointRecorded")],
         ]
-        logs: list[LogReceipt] = []
-        for topics in queries:
-            logs.extend(
-                self.w3.eth.get_logs(
-                    {"address": address, "fromBlock": start, "toBlock": end, "topics": topics}
-                )
-            )
-        logs.sort(key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
-        return logs
+        return [
+            {"address": address, "fromBlock": start, "toBlock": end, "topics": topics}
+            for topics in queries
+        ]
 
     def _record(self, session: Session, entry: LogReceipt) -> int:
         tx_hash, log_index = _hex(entry["transactionHash"]), int(entry["logIndex"])
