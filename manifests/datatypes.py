@@ -265,6 +265,11 @@ def _nfc(value: object) -> object:
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
+# Explicit embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they reorder
+# what a reader sees ("Trojan Source", CVE-2021-42574), so a name could display as another.
+BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _text_check(multiline: bool) -> Callable[[str], str]:
     allowed_controls = {"\n"} if multiline else set()
 
@@ -283,6 +288,13 @@ def _text_check(multiline: bool) -> Callable[[str], str]:
                     f"text contains the control character U+{ord(char):04X}; remove it"
                     + ("" if multiline else " (line breaks are not allowed in this field)"),
                 )
+            if char in BIDI_CONTROLS:
+                raise _fail(
+                    "text.bidi_control",
+                    f"text contains the bidirectional control U+{ord(char):04X}, which can "
+                    "make a name display differently from what it is; remove it (right-to-left "
+                    "letters themselves are fine)",
+                )
         return value
 
     return check
@@ -293,7 +305,8 @@ _check_multiline_text = _text_check(multiline=True)
 
 # Text rules: ``string.too_short``/``string.too_long`` (length in code points, after NFC),
 # ``text.whitespace`` (leading/trailing white space), ``text.control_character``
-# (control characters; `FreeText` may contain line feeds). The NFC step is outermost so
+# (control characters; `FreeText` may contain line feeds), ``text.bidi_control``
+# (bidirectional embeddings, overrides and isolates). The NFC step is outermost so
 # lengths are checked on the normalised text the model stores.
 Name = Annotated[
     str,

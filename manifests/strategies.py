@@ -19,6 +19,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from manifests.datatypes import BIDI_CONTROLS
 from manifests.document_type import DocumentType
 from manifests.generate import DocumentGenerator
 from manifests.origin import CertificateOfOrigin, OriginForm
@@ -29,8 +30,11 @@ from manifests.transit import TransitDeclaration
 
 _SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 
-# Control characters and lone surrogates are what the text types reject.
-_CHARACTERS = st.characters(exclude_categories=("Cc", "Cs"))
+# Control characters, lone surrogates and bidirectional controls are what the text types reject.
+_CHARACTERS = st.characters(
+    exclude_categories=("Cc", "Cs"),
+    exclude_characters=BIDI_CONTROLS,
+)
 
 
 def _fits(max_size: int) -> Any:
