@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +24,7 @@ from manifests.generate import generate_manifest
 from node import db as tables
 from node.db import Database
 from node.listener import RegistryListener, State, processing_counts
+from node.runtime import NodeRuntime, NodeWorker
 from node.settings import NodeSettings
 from tests.node.network import Network, count_hook_runs, make_listener
 
@@ -220,3 +222,37 @@ def test_websocket_settings_are_checked() -> None:
         NodeSettings(rpc_url="ws://127.0.0.1:8545")
     with pytest.raises(ChainUnavailableError, match="not a ws:// or wss:// URL"):
         HeadSubscription("http://127.0.0.1:8545", lambda number: None)
+
+
+def test_node_worker_follows_heads_from_settings(
+    network: Network, anvil: AnvilChain, tmp_path: Path
+) -> None:
+    member = network["UZ"]
+    settings = NodeSettings(
+        economy="UZ",
+        database_url=f"sqlite:///{tmp_path / 'node.db'}",
+        confirmations=1,
+        poll_interval=3600,  # only heads can start rounds after the first
+        ws_url=anvil.ws_url,
+        start_block=network.w3.eth.block_number + 1,
+    )
+    runtime = NodeRuntime.build(
+        settings,
+        ledger=member.ledger,
+        ipfs=member.ipfs,
+        encryption_key=member.key,
+        pipeline=member.pipeline,
+    )
+    worker = NodeWorker(runtime)
+    worker.start()
+    try:
+        _wait(lambda: runtime.listener.heads is not None, "the worker to subscribe")
+        documents = _submit(network, range(320, 322))
+        _wait(_acknowledged(runtime.db, documents), "the worker to acknowledge")
+        assert runtime.listener.scans["timer"] == 0 and runtime.listener.scans["head"] >= 1
+    finally:
+        worker.stop()
+        runtime.dispatcher.close()
+        runtime.db.close()
+    assert runtime.listener.heads is None  # the worker closed its subscription
+    assert processing_counts(runtime.db) == {State.ACKNOWLEDGED: 2}
