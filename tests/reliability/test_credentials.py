@@ -1,0 +1,69 @@
+"""Expired, revoked and foreign credentials.
+
+API keys have no expiry of their own: they are revoked (the key row is kept,
+marked revoked), which the API refuses at once. Dashboard sessions expire after
+`SESSION_SECONDS` and die with their key. (Foreign keys, those of another node,
+are refused on every route by `test_api_authorization`.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi.testclient import TestClient
+
+from node.dashboard.routes import COOKIE
+from node.main import create_app
+from node.services.api_keys import Role, authenticate, create_api_key, revoke_api_key
+from tests.node.test_api import NodeClient
+
+
+def test_a_revoked_key_is_refused_from_the_next_request_on(nodes: dict[str, NodeClient]) -> None:
+    kz = nodes["KZ"]
+    key = create_api_key(kz.runtime.db, "leaving-auditor", Role.AUDITOR)
+    assert kz.call("GET", "/inbox", headers={"X-API-Key": key}).status_code == 200
+    principal = authenticate(kz.runtime.db, key)
+    assert principal is not None and revoke_api_key(kz.runtime.db, principal.key_id)
+    refused = kz.call("GET", "/inbox", headers={"X-API-Key": key})
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["rule"] == "auth.invalid_key"
+    assert refused.headers["WWW-Authenticate"] == "ApiKey"
+    assert not revoke_api_key(kz.runtime.db, 10**9)  # unknown key id: nothing to revoke
+
+
+def test_dashboard_sessions_expire_and_die_with_their_key(nodes: dict[str, NodeClient]) -> None:
+    kz = nodes["KZ"]
+    browser = TestClient(create_app(runtime=kz.runtime), follow_redirects=False)
+    key = create_api_key(kz.runtime.db, "night-officer", Role.RISK_OFFICER)
+
+    def sign_in() -> None:
+        response = browser.post(
+            "/dashboard/login",
+            content=f"api_key={key}&next=/dashboard/inbox",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 303 and COOKIE in response.cookies
+
+    sign_in()
+    assert browser.get("/dashboard/inbox").status_code == 200
+    sessions = browser.app.state.dashboard_sessions  # type: ignore[attr-defined]
+    for token, officer in list(sessions.items()):  # the session's end has passed
+        sessions[token] = dataclasses.replace(officer, expires=0.0)
+    expired = browser.get("/dashboard/inbox")
+    assert expired.status_code == 303
+    assert expired.headers["location"].startswith("/dashboard/login")
+    assert not sessions  # the expired session is dropped, not kept around
+
+    sign_in()
+    assert browser.get("/dashboard/inbox").status_code == 200
+    principal = authenticate(kz.runtime.db, key)
+    assert principal is not None and revoke_api_key(kz.runtime.db, principal.key_id)
+    assert browser.get("/dashboard/inbox").status_code == 303  # the key died: so did the session
+
+    # A submitter's key opens no dashboard session at all.
+    submitter = browser.post(
+        "/dashboard/login",
+        content=f"api_key={kz.keys[Role.SUBMITTER]}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert submitter.status_code == 200 and "cannot use the dashboard" in submitter.text
