@@ -23,6 +23,7 @@ VALID          a full copy that matches the anchored root        exit 0
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from enum import StrEnum
 from typing import Any, Final
 
@@ -98,7 +99,9 @@ def worst_exit_code(codes: set[int]) -> int:
     return next((code for code in _SEVERITY if code in codes), EXIT_OK)
 
 
+@functools.lru_cache(maxsize=65_536)  # block times repeat across a batch's reports
 def iso_time(timestamp: int) -> str:
+    """A UNIX timestamp as UTC ISO 8601 (``2026-01-31T12:00:00Z``)."""
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -38,7 +38,7 @@ def test_each_file_gets_its_verdict_and_exit_code(scenario: Scenario, name: str)
     assert report.exit_code == EXIT[EXPECTED[name]]
     assert report.schema_ == "cie-ledger/audit-report/v1"
     assert json.loads(report.to_json())["schema"] == "cie-ledger/audit-report/v1"
-    # Built without validation (model_construct): it must validate as it is.
+    # The JSON report reads back as the same report.
     assert AuditReport.model_validate_json(report.to_json()) == report
 
 
