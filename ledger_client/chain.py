@@ -346,6 +346,8 @@ class HeadSubscription:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
+        if self._stopping.is_set():  # stopped before the task could be cancelled
+            return
         delay = self.backoff
         while not self._stopping.is_set():
             try:
