@@ -91,9 +91,10 @@ def test_longer_fuzzing_finds_no_5xx_and_no_auth_bypass(
     assert fuzz(api_schema, nodes, SLOW_EXAMPLES) >= 20
 
 
-# The first two answered 500 (SQLite integer overflow) until bounded, found by the fuzzing
-# above; the others are bounded to their on-chain widths (uint32 versions, uint64 times) so
-# the error names the field instead of failing later as an unknown version or an ABI error.
+# Found by the fuzzing above: the dead-letter id and the inbox offset answered 500 (SQLite
+# integer overflow), an audit block range beyond the chain head 503 (eth_getLogs refused it).
+# Versions and AEO times are bounded to their on-chain widths (uint32, uint64) so the error
+# names the field instead of failing later as an unknown version or an ABI error.
 OUT_OF_RANGE = [
     ("POST", f"/admin/webhooks/dead-letters/{2**63}/replay", Role.NODE_ADMIN, None, "delivery_id"),
     ("GET", f"/inbox?offset={2**63}", Role.AUDITOR, None, "offset"),
@@ -105,6 +106,9 @@ OUT_OF_RANGE = [
         {"version": 2**32, "lane": "GREEN", "reason": "x"},
         "version",
     ),
+    ("GET", f"/audit/report?from_block={2**40}", Role.AUDITOR, None, "from_block"),
+    ("GET", f"/audit/report?to_block={2**40}", Role.AUDITOR, None, "to_block"),
+    ("GET", "/audit/report?overdue_hours=inf", Role.AUDITOR, None, "overdue_hours"),
     (
         "POST",
         "/aeo",

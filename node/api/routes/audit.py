@@ -200,7 +200,9 @@ def aggregate_report(
     _: AuditorDep,
     from_block: Annotated[int | None, Query(ge=0, description="default: deployment")] = None,
     to_block: Annotated[int | None, Query(ge=0, description="default: latest")] = None,
-    overdue_hours: Annotated[float, Query(gt=0, description="transit overdue after")] = 72.0,
+    overdue_hours: Annotated[
+        float, Query(gt=0, le=876_000, description="transit overdue after (at most 100 years)")
+    ] = 72.0,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """Aggregate statistics of the registry's events (as `cie audit report`)."""
@@ -213,6 +215,17 @@ def aggregate_report(
                 "message": f"from_block {from_block} is after to_block {to_block}",
             },
         )
+    head = runtime.ledger.w3.eth.block_number
+    for name, block in (("from_block", from_block), ("to_block", to_block)):
+        if block is not None and block > head:  # eth_getLogs refuses it (was a 503)
+            raise HTTPException(
+                422,
+                detail={
+                    "field": name,
+                    "rule": "audit.block_range",
+                    "message": f"{name} {block} is beyond the chain head (block {head})",
+                },
+            )
     result = audit.aggregate(runtime, from_block, to_block, int(overdue_hours * 3600))
     if format_ == "csv":
         return Response(to_csv(result), media_type="text/csv")
