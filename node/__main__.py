@@ -7,9 +7,11 @@ python -m node db upgrade [REVISION] | downgrade REVISION | current | history
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Annotated
 
+import structlog
 import typer
 from alembic.util import CommandError
 
@@ -25,6 +27,22 @@ db_cli = typer.Typer(
     "The node also upgrades to head on start.",
 )
 cli.add_typer(db_cli, name="db")
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@cli.callback()
+def _logs_to_stderr() -> None:
+    """Logs go to stderr: stdout carries only a command's result (e.g. a new API key)."""
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()))  # type: ignore[arg-type]
 
 
 @cli.command()

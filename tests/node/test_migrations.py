@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import create_engine, func, inspect, select, text
 from typer.testing import CliRunner
 
@@ -121,3 +122,4 @@ def test_db_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert runner.invoke(cli, ["db", "current"]).stdout.startswith("none")
     finally:
         get_settings.cache_clear()
+        structlog.reset_defaults()  # the CLI sent logs to stderr
