@@ -23,7 +23,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -63,15 +63,23 @@ def sign(secret: str, key: str, body: bytes, timestamp: int | None = None) -> di
 class WebhookVerifier:
     """For receivers: check signature, freshness (`window` seconds) and replays.
 
-    `seen` records accepted idempotency keys; pass a persistent set-like store in
-    production (the default lives in memory, and keys older than the window are
-    refused by the timestamp check anyway).
+    `seen` maps each accepted idempotency key to when it was accepted; pass a
+    persistent mapping (e.g. a `shelve` file or a database-backed dict) so that a
+    receiver restart does not forget them. The default lives in memory. Keys
+    older than twice the window are dropped: the timestamp check refuses those
+    deliveries anyway.
     """
 
-    def __init__(self, secret: str, *, window: float = 300.0) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        window: float = 300.0,
+        seen: MutableMapping[str, float] | None = None,
+    ) -> None:
         self.secret = secret
         self.window = window
-        self._seen: dict[str, float] = {}
+        self._seen: MutableMapping[str, float] = {} if seen is None else seen
         self._lock = threading.Lock()
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> str:
