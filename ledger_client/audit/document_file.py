@@ -199,6 +199,14 @@ def _int(data: Mapping[str, Any], key: str, minimum: int) -> int:
     return value
 
 
+def _load_json(raw: bytes | str, what: str) -> Any:
+    """JSON with duplicate member names refused (they make a file mean two things)."""
+    try:
+        return json.loads(raw, object_pairs_hook=reject_duplicate_keys)
+    except (ValueError, RecursionError) as exc:
+        raise DocumentFileError(f"not {what}: {exc}") from None
+
+
 def _salts(salts: dict[str, Any]) -> dict[str, bytes]:
     """Pointer -> 32-byte salt from pointer -> 64 hex characters (any case)."""
     encoded = list(salts.values())
@@ -232,10 +240,7 @@ def parse_document_file(raw: bytes | str) -> DocumentFile:
     """
     if len(raw) > MAX_DOCUMENT_FILE_BYTES:
         raise DocumentFileError(f"a document file is at most {MAX_DOCUMENT_FILE_BYTES} bytes")
-    try:
-        data = json.loads(raw, object_pairs_hook=reject_duplicate_keys)
-    except (ValueError, RecursionError) as exc:
-        raise DocumentFileError(f"not a JSON document file: {exc}") from None
+    data = _load_json(raw, "a JSON document file")
     if not isinstance(data, dict):
         raise DocumentFileError("a document file is a JSON object")
     if data.get("format") != DOCUMENT_FILE_FORMAT:
@@ -331,10 +336,7 @@ def document_files_in_json_array(raw: bytes | str) -> list[tuple[str, bytes]]:
     by the verifier for that element only). A body that is not a JSON array, or
     has more than `MAX_BATCH_FILES` elements, raises `DocumentFileError`.
     """
-    try:
-        data = json.loads(raw, object_pairs_hook=reject_duplicate_keys)
-    except (ValueError, RecursionError) as exc:
-        raise DocumentFileError(f"not a JSON array of document files: {exc}") from None
+    data = _load_json(raw, "a JSON array of document files")
     if not isinstance(data, list):
         raise DocumentFileError("a batch is a JSON array of document files")
     if len(data) > MAX_BATCH_FILES:

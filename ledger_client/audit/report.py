@@ -109,6 +109,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+def _schema_field(schema: str, description: str) -> Any:
+    """The ``schema`` member (``schema_`` in Python: BaseModel has a ``schema``)."""
+    return Field(
+        default=schema,
+        serialization_alias="schema",
+        validation_alias=AliasChoices("schema", "schema_"),
+        description=description,
+    )
+
+
 class VersionEntry(_Model):
     version: int
     commitment: str
@@ -171,12 +181,7 @@ class RevocationEntry(_Model):
 class AuditReport(_Model):
     """What the ledger says about one presented document version, and the verdict."""
 
-    schema_: str = Field(
-        default=REPORT_SCHEMA,
-        serialization_alias="schema",
-        validation_alias=AliasChoices("schema", "schema_"),
-        description="report schema version",
-    )
+    schema_: str = _schema_field(REPORT_SCHEMA, "report schema version")
     verdict: Verdict
     exit_code: int = Field(description="the CLI exit status of this verdict")
     findings: list[str] = Field(description="human-readable reasons behind the verdict")
@@ -248,12 +253,7 @@ class AuditBatchReport(_Model):
     an unreadable file counting as 1), as ``cie audit verify-batch`` exits.
     """
 
-    schema_: str = Field(
-        default=BATCH_REPORT_SCHEMA,
-        serialization_alias="schema",
-        validation_alias=AliasChoices("schema", "schema_"),
-        description="batch report schema version",
-    )
+    schema_: str = _schema_field(BATCH_REPORT_SCHEMA, "batch report schema version")
     checked_at: str
     total: int
     exit_code: int
