@@ -111,8 +111,13 @@ class NodeSettings(BaseSettings):
 
     # Request limits of the API (node/api/limits.py).
     max_request_bytes: Annotated[
-        int, Field(ge=1024, description="largest request body the API reads (413 above)")
-    ] = 16 * 1024 * 1024
+        int,
+        Field(
+            ge=1024,
+            description="largest request body the API reads (413 above); endpoints have "
+            "smaller limits of their own, the largest being the audit batch upload (64 MiB)",
+        ),
+    ] = 64 * 1024 * 1024
     submit_rate: Annotated[
         float, Field(gt=0, description="chain-writing requests per second per API key")
     ] = 20.0
