@@ -100,6 +100,10 @@ REASONS_SCHEMA_VERSION = "cie.ack-reasons/1"  # as ledger_client.pipeline
 REASONS_DOC_TYPE = 0
 ZERO32 = b"\x00" * 32
 KEEP_SCANNED_BLOCKS = 256
+ACK_SETTLE_SECONDS = 10.0
+"""An acknowledgement is checked against the chain once it is this old."""
+ACK_RECHECK_SECONDS = 60.0
+"""A (re)started listener checks the acknowledgements it recorded this recently."""
 
 
 class State:
@@ -162,6 +166,7 @@ class RegistryListener:
         webhooks: Sequence[WebhookTarget] = (),
         fault: FaultPoint = no_faults,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ack_settle_seconds: float = ACK_SETTLE_SECONDS,
     ) -> None:
         self.economy = economy
         self.ledger = ledger
@@ -180,7 +185,9 @@ class RegistryListener:
         self.webhooks = list(webhooks)
         self.fault = fault
         self.clock = clock
+        self.ack_settle_seconds = ack_settle_seconds
         self._lock = threading.RLock()  # the worker and the API share one listener
+        self._acks_checked_until = time.time() - ACK_RECHECK_SECONDS
         self._wake = threading.Event()  # set by a head notification (or by `wake()`)
         self.heads: HeadSubscription | None = None
         #: Rounds run by `run`, by trigger: "head", "timer" (and "start").
@@ -276,23 +283,60 @@ class RegistryListener:
         once). Candidates are the versions acknowledged since the fork block's time (a
         minute's margin for clock skew); the chain is asked about each."""
         since = int(self.w3.eth.get_block(max(fork, 0))["timestamp"]) - 60
+        return self._reopen_unless_on_chain(since, time.time())
+
+    def recheck_acknowledgements(self) -> int:
+        """Re-open acknowledgements the chain no longer holds; returns how many.
+
+        An acknowledgement mined in a block after the cursor can leave the chain
+        without the cursor noticing (a chain that lost its newest blocks, such as
+        anvil restarted from its state file, or a short reorganisation ahead of the
+        scan). Each acknowledgement is asked about once, `ack_settle_seconds` after
+        it was recorded (a restarted listener asks again about the last
+        `ACK_RECHECK_SECONDS`); one the chain does not hold is sent again.
+        """
+        until = time.time() - self.ack_settle_seconds
+        if until <= self._acks_checked_until:
+            return 0
+        reopened = self._reopen_unless_on_chain(self._acks_checked_until, until)
+        self._acks_checked_until = until
+        return reopened
+
+    def _reopen_unless_on_chain(self, since: float, until: float) -> int:
+        """Acknowledged versions recorded in (since, until] that the chain does not
+        hold go back to `assessed` (sent again; hooks do not run again)."""
         with self.db.sessions() as session:
             candidates = session.execute(
                 select(tables.Processing.document_id, tables.Processing.version).where(
                     tables.Processing.state == State.ACKNOWLEDGED,
-                    tables.Processing.updated_at >= since,
+                    tables.Processing.updated_at > since,
+                    tables.Processing.updated_at <= until,
                 )
             ).all()
+        ours = economy_bytes(self.economy)
+        dropped: list[tuple[str, int]] = []
+        for start in range(0, len(candidates), 500):  # one round trip per 500 reads
+            chunk = candidates[start : start + 500]
+            with self.w3.batch_requests() as batch:
+                for doc_hex, version in chunk:
+                    batch.add(
+                        self.contract.functions.acknowledgement(
+                            bytes.fromhex(doc_hex), version, ours
+                        )
+                    )
+                answers: list[Any] = list(batch.execute())
+            dropped += [
+                (d, v) for (d, v), (lane, _at) in zip(chunk, answers, strict=True) if not lane
+            ]
         reopened = 0
-        for doc_hex, version in candidates:
-            lane, _ = self.registry.acknowledgement(bytes.fromhex(doc_hex), version, self.economy)
-            if lane is not None:
-                continue
+        for doc_hex, version in dropped:
             with self.db.transaction() as session:
                 row = session.get(tables.Processing, (doc_hex, version))
                 if row is not None and row.state == State.ACKNOWLEDGED:
                     row.state, row.ack_tx_hash = State.ASSESSED, None
                     reopened += 1
+        if reopened:
+            log.warning("listener.acknowledgements_dropped", reopened=reopened)
         return reopened
 
     def scan_once(self) -> ScanReport:
@@ -514,6 +558,7 @@ class RegistryListener:
 
     def poll_once(self) -> ScanReport:
         report = self.scan_once()
+        self.recheck_acknowledgements()
         self.process_pending()
         return report
 

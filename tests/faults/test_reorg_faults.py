@@ -82,3 +82,27 @@ def test_reorg_drops_anchors_and_acks_then_both_are_redone_once(rnet: FaultNetwo
     assert len(hook_runs) == 10  # no hook ran twice
     assert_exactly_once(rnet, submitted_ids(issuer, first + second), {"UZ": db}, start)
     assert issuer.resume().anchored == []  # nothing left to redo
+
+
+def test_reorg_ahead_of_the_cursor_drops_acks_which_are_sent_again(rnet: FaultNetwork) -> None:
+    """Blocks after the listener's cursor held only its acknowledgements: the cursor
+    does not notice; the acknowledgement recheck does (here with no settle time)."""
+    start = rnet.w3.eth.block_number + 1
+    issuer = rnet["KZ"].pipeline
+    documents = manifests("KZ", "UZ", 4, seed=510)
+    db = rnet.database("uz-reorg-ahead")
+    listener = rnet.listener("UZ", db, start_block=start, ack_settle_seconds=0.0)
+    hook_runs: list[str] = []
+    count_hook_runs(listener, hook_runs)
+    issuer.submit_batch(documents)
+    poll_until_done(listener, 4)
+    cursor = listener.cursor()
+    assert cursor is not None
+    head = rnet.w3.eth.block_number
+    assert head > cursor[0]  # the acknowledgements were mined after the scanned range
+    _reorg(rnet, head - cursor[0])
+    assert listener.cursor() == cursor and not listener.scan_once().reorg  # unnoticed
+    assert listener.recheck_acknowledgements() == 4
+    poll_until_done(listener, 4)
+    assert len(hook_runs) == 4  # sent again, assessed once
+    assert_exactly_once(rnet, submitted_ids(issuer, documents), {"UZ": db}, start)
