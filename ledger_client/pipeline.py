@@ -68,9 +68,11 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import repeat
+from multiprocessing import get_context
 from typing import Any, Final, Literal
 
 from ledger_client.commitment import DocumentCommitment, canonical_json, commit, verify_full
@@ -173,6 +175,7 @@ LinkResolver = Callable[[Link], bytes | None]
 """Maps a link to another economy's document to its 32-byte id (None: unknown)."""
 
 _LOG_QUERY_CHUNK: Final = 200
+_WORKER_CHUNK: Final = 50  # documents per task sent to a worker process
 
 
 # ------------------------------------------------------------------------- errors
@@ -408,6 +411,86 @@ def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
+def _parse_input(
+    item: DocumentInput, doc_type: DocumentType | int | str | None, max_bytes: int
+) -> Document | list[FieldError]:
+    """Parse and validate one submitted document (no side effects)."""
+    try:
+        if isinstance(item, DocumentBase):
+            kind = item.document_type
+            # Re-validate the serialised form: that is what gets committed to.
+            data: Any = item.model_dump(mode="json")
+        else:
+            data = item
+            if isinstance(item, bytes | bytearray | memoryview | str) and doc_type is None:
+                data = decode_json_payload(item, max_bytes=max_bytes)
+            if doc_type is not None:
+                kind = DocumentType.parse(doc_type)
+            elif isinstance(data, Mapping) and "schema_version" in data:
+                kind = document_type_of(str(data["schema_version"]))
+            else:
+                return [
+                    FieldError(
+                        "schema_version",
+                        "document_type.unknown",
+                        "the document has no schema_version, so its type is unknown; "
+                        "add it or pass doc_type",
+                    )
+                ]
+        return parse_document(kind, data, max_bytes=max_bytes)
+    except DocumentInvalidError as exc:
+        return exc.errors
+    except UnknownDocumentTypeError as exc:
+        return [FieldError("schema_version", "document_type.unknown", str(exc))]
+
+
+@dataclass(frozen=True)
+class _Pure:
+    """What a worker process computes for one document: no I/O, no pipeline state."""
+
+    model: Document
+    document: dict[str, Any]
+    canonical: bytes
+    commitment: DocumentCommitment
+    seconds: tuple[float, float, float]  # validate, canonicalize, commit
+
+
+def _pure_stages(
+    items: Sequence[DocumentInput], doc_type: DocumentType | int | str | None, max_bytes: int
+) -> list[_Pure | list[FieldError]]:
+    """Validate, canonicalize and commit documents (run in a worker process)."""
+    out: list[_Pure | list[FieldError]] = []
+    for item in items:
+        started = time.perf_counter()
+        parsed = _parse_input(item, doc_type, max_bytes)
+        parsed_at = time.perf_counter()
+        if isinstance(parsed, list):
+            out.append(parsed)
+            continue
+        document = parsed.model_dump(mode="json")
+        try:
+            canonical = canonical_json(document)
+        except DocumentValidationError as exc:
+            out.append([FieldError("", "document.not_canonical", str(exc))])
+            continue
+        canonical_at = time.perf_counter()
+        commitment = commit(document, int(parsed.document_type), parsed.schema_version)
+        out.append(
+            _Pure(
+                parsed,
+                document,
+                canonical,
+                commitment,
+                (
+                    parsed_at - started,
+                    canonical_at - parsed_at,
+                    time.perf_counter() - canonical_at,
+                ),
+            )
+        )
+    return out
+
+
 def _as_document_id(value: bytes | str) -> bytes:
     if isinstance(value, str):
         value = bytes.fromhex(value.removeprefix("0x"))
@@ -448,7 +531,9 @@ class DocumentPipeline:
     (one per node: the serial counter lives there). `reorg_depth` is how many
     recent blocks `resume` re-checks for anchors a reorganisation dropped.
 
-    Thread-safe (submissions are serialised by a lock).
+    Thread-safe (submissions are serialised by a lock). With ``workers`` > 1,
+    batches of at least 100 documents are validated, canonicalized and committed
+    in that many worker processes (started on first use; `close` stops them).
     """
 
     def __init__(
@@ -465,6 +550,7 @@ class DocumentPipeline:
         key_refresh_seconds: float = 2.0,
         fetch_timeout: float | None = None,
         reorg_depth: int = 64,
+        workers: int = 1,
     ) -> None:
         if ledger.sender is None:
             raise ConfigurationError("the pipeline needs a ledger opened with a signing account")
@@ -478,6 +564,8 @@ class DocumentPipeline:
         self.key_refresh_seconds = key_refresh_seconds
         self.fetch_timeout = fetch_timeout
         self.reorg_depth = reorg_depth
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
         self.timings = StageTimings()
         self._watch = _Stopwatch(self.timings)
         self._lock = threading.RLock()
@@ -717,33 +805,31 @@ class DocumentPipeline:
     def _parse(
         self, item: DocumentInput, doc_type: DocumentType | int | str | None
     ) -> Document | list[FieldError]:
-        try:
-            if isinstance(item, DocumentBase):
-                kind = item.document_type
-                # Re-validate the serialised form: that is what gets committed to.
-                data: Any = item.model_dump(mode="json")
-            else:
-                data = item
-                if isinstance(item, bytes | bytearray | memoryview | str) and doc_type is None:
-                    data = decode_json_payload(item, max_bytes=self.max_document_bytes)
-                if doc_type is not None:
-                    kind = DocumentType.parse(doc_type)
-                elif isinstance(data, Mapping) and "schema_version" in data:
-                    kind = document_type_of(str(data["schema_version"]))
-                else:
-                    return [
-                        FieldError(
-                            "schema_version",
-                            "document_type.unknown",
-                            "the document has no schema_version, so its type is unknown; "
-                            "add it or pass doc_type",
-                        )
-                    ]
-            return parse_document(kind, data, max_bytes=self.max_document_bytes)
-        except DocumentInvalidError as exc:
-            return exc.errors
-        except UnknownDocumentTypeError as exc:
-            return [FieldError("schema_version", "document_type.unknown", str(exc))]
+        return _parse_input(item, doc_type, self.max_document_bytes)
+
+    def _pure_in_workers(
+        self, items: Sequence[DocumentInput], doc_type: DocumentType | int | str | None
+    ) -> list[_Pure | list[FieldError]] | None:
+        """Validation, canonicalization and commitment of a large batch in the worker
+        processes (None: do it here). Chunks keep the pickling overhead small."""
+        if self.workers < 2 or len(items) < 2 * _WORKER_CHUNK:
+            return None
+        if self._pool is None:
+            # spawn, not fork: this process runs threads (HTTP sessions, a sender).
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        chunks = [items[i : i + _WORKER_CHUNK] for i in range(0, len(items), _WORKER_CHUNK)]
+        results: list[_Pure | list[FieldError]] = []
+        for chunk in self._pool.map(
+            _pure_stages, chunks, repeat(doc_type), repeat(self.max_document_bytes)
+        ):
+            results.extend(chunk)
+        return results
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (the outbox and clients are the caller's)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _prepare(
         self,
@@ -755,14 +841,37 @@ class DocumentPipeline:
     ) -> list[_Candidate]:
         errors: dict[int, list[FieldError]] = {}
         candidates: list[_Candidate] = []
-        with self._watch("validate"):
-            models: list[tuple[int, Document]] = []
-            for index, item in enumerate(items):
-                parsed = self._parse(item, doc_type)
-                if isinstance(parsed, list):
-                    errors[index] = parsed
-                else:
-                    models.append((index, parsed))
+        pure = self._pure_in_workers(items, doc_type)
+        precommitted: dict[int, DocumentCommitment] = {}
+        if pure is not None:
+            for index, result in enumerate(pure):
+                if isinstance(result, list):
+                    errors[index] = result
+                    continue
+                for stage, seconds in zip(
+                    ("validate", "canonicalize", "commit"), result.seconds, strict=True
+                ):
+                    setattr(self.timings, stage, getattr(self.timings, stage) + seconds)
+                precommitted[index] = result.commitment
+                candidates.append(
+                    _Candidate(
+                        index=index,
+                        model=result.model,
+                        doc_type=result.model.document_type,
+                        document=result.document,
+                        canonical=result.canonical,
+                        content_digest=hashlib.sha256(result.canonical).digest(),
+                    )
+                )
+        models: list[tuple[int, Document]] = []
+        if pure is None:
+            with self._watch("validate"):
+                for index, item in enumerate(items):
+                    parsed = self._parse(item, doc_type)
+                    if isinstance(parsed, list):
+                        errors[index] = parsed
+                    else:
+                        models.append((index, parsed))
         for index, model in models:
             with self._watch("canonicalize"):
                 document = model.model_dump(mode="json")
@@ -833,7 +942,7 @@ class DocumentPipeline:
         with self._watch("commit"):
             for candidate in candidates:
                 if candidate.plan in (_Plan.NEW, _Plan.AMEND):
-                    candidate.commitment = commit(
+                    candidate.commitment = precommitted.get(candidate.index) or commit(
                         candidate.document,
                         int(candidate.doc_type),
                         candidate.model.schema_version,

@@ -4,7 +4,7 @@ worker thread) while the next is validated, sealed and recorded."""
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import CountingStore, Network, document_of
+from pipeline_helpers import CountingStore, Network, document_of, with_unique_reference
 
 from devnet.processes import free_port
 from ledger_client.errors import IpfsUnavailableError
@@ -18,7 +18,10 @@ KINDS = list(DocumentType)
 
 
 def documents(issuer: str, count: int, seed: int) -> list[Document]:
-    return [document_of(KINDS[i % 3], issuer, seed=seed + 50 * i) for i in range(count)]
+    """`count` documents of all three types under fresh references (three generated ones
+    reused: generating a document for a given issuer takes many seeds)."""
+    generated = [document_of(kind, issuer, seed=seed) for kind in KINDS]
+    return [with_unique_reference(generated[i % 3]) for i in range(count)]
 
 
 def test_pipelined_batches_anchor_in_order_like_single_batches(network: Network) -> None:
@@ -85,3 +88,22 @@ def test_an_ipfs_outage_in_flight_raises_and_recorded_batches_resume(network: Ne
         assert [r.reference for r in report.anchored] == [d.reference for d in batches[1]]
     finally:
         dead.close()
+
+
+def test_worker_processes_prepare_large_batches_with_the_same_rules(network: Network) -> None:
+    pipeline = network.pipeline("CN", workers=2)
+    try:
+        batch = documents("CN", 120, seed=40_000)  # >= 100: validated in the workers
+        foreign = documents("KZ", 1, seed=41_000)[0]
+        with pytest.raises(BatchRejectedError) as refused:
+            pipeline.submit_batch([*batch[:60], foreign, *batch[60:]])
+        assert {e["item"] for e in refused.value.errors} == {"60"}
+        assert pipeline.outbox.summary().allocations == 0
+
+        (receipts,) = pipeline.submit_batches([batch])
+        assert [r.reference for r in receipts] == [d.reference for d in batch]
+        assert len({r.tx_hash for r in receipts}) == 1
+        reader = network.pipeline(batch[7].destinations[0], side="importer")
+        assert reader.fetch_and_verify(receipts[7].document_id).document == batch[7]
+    finally:
+        pipeline.close()
