@@ -35,13 +35,15 @@ $(NPM_STAMP): package.json package-lock.json
 
 test: setup test-contracts test-python
 
+# Bounded fuzz/invariant runs (foundry.toml [profile.ci]); `make soak` runs the deep profile.
 test-contracts: setup
-	cd contracts && forge test
+	cd contracts && FOUNDRY_PROFILE=ci forge test
 
 test-python: setup
 	$(PY) -m pytest -m "not slow"
 
 soak: setup
+	cd contracts && FOUNDRY_PROFILE=deep forge test
 	$(PY) -m pytest -m slow
 
 artifacts: setup
