@@ -323,6 +323,8 @@ def document_files_in_zip(
                 raise DocumentFileError(
                     f"the archive inflates to {total} bytes; at most {max_total_bytes} per batch"
                 )
+            # zipfile stops inflating a member at its declared size (and then fails
+            # its CRC check), so the checks above bound what is read.
             return [(info.filename, zipped.read(info)) for info in members]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise DocumentFileError(f"not a readable zip archive: {exc}") from None
