@@ -278,7 +278,7 @@ class _Leaves:
 # because some objects are keyed by data (e.g. item ids): past the limit the trie
 # starts over (threads still walking the old one finish with it).
 _POINTER, _HEADER, _TYPED, _MEMBERS, _INDICES = range(5)
-_PATH_TRIE_LIMIT: Final = 200_000
+_PATH_TRIE_LIMIT: Final = 50_000  # about 25 MB at ~500 bytes a node
 _path_trie: list[Any] = ["", b"", "", {}, {}]
 _path_trie_size = 0
 
