@@ -195,7 +195,11 @@ def markdown_section(profile: str = "quick") -> str:
         step_lines.append(
             f"| {label} | {c} | "
             + " | ".join(f"{1000 * steps.get(k, 0):.0f}" for k in STEPS)
-            + f" | {summary['node_metrics']['rounds']} |"
+            + " | "
+            + ", ".join(
+                f"{k} {v:.0f}" for k, v in sorted(summary["node_metrics"]["rounds"].items())
+            )
+            + " |"
         )
     return "\n".join(lines + stage_lines + step_lines)
 
