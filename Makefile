@@ -10,9 +10,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(NODE_BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup chromium test test-python test-contracts demo bench bench-full lint artifacts soak clean
+.PHONY: setup chromium postgresql test test-python test-contracts demo bench bench-full lint artifacts soak clean
 
-setup: $(PY_STAMP) $(NPM_STAMP) chromium
+setup: $(PY_STAMP) $(NPM_STAMP) chromium postgresql
 
 # The dashboard's browser tests drive Debian's chromium through Playwright
 # (`playwright install` cannot download browsers here).
@@ -21,6 +21,16 @@ chromium:
 	  [ "$$(id -u)" = 0 ] || { echo "setup: chromium is missing; run: sudo apt-get install chromium chromium-driver" >&2; exit 1; }; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+# The node database's PostgreSQL tests start a throw-away cluster on a loopback port from
+# Debian's server binaries (no system cluster is created or started).
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { \
+	  [ "$$(id -u)" = 0 ] || { echo "setup: PostgreSQL 15 server binaries are missing; run: sudo apt-get install postgresql-15" >&2; exit 1; }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-common && \
+	  sed -i 's/^#\?create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15; }
 
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
