@@ -4,25 +4,39 @@ fetched-and-verified == acknowledged with nothing lost or doubled.
 
 Run by `make soak` (`pytest -m slow`). `CIE_SOAK_DOCS` sets the number of
 documents (default 20000), `CIE_SOAK_SEED` the random seed, `CIE_SOAK_BATCH`
-the batch size (default 50). The summary (throughput, latency, faults) is
+the batch size (default 50), `CIE_SOAK_TIMEOUT` the time limit in seconds
+(default 6 h). The summary (throughput, latency, faults) is
 printed and written to test-artifacts/soak-<time>.json.
 
 Three members (KZ, UZ, AZ) on one anvil (state persisted, so it can restart)
 with an embedded IPFS node each. Each member's submitter thread anchors its
 share in batches, each document addressed to one of the two others; each
 member's listener thread fetches, verifies, assesses and acknowledges what is
-addressed to it. The fault thread injects, at random intervals, one of:
+addressed to it. The fault thread injects, every 1-4 s, one of:
 
 * ``listener_kill``: the listener dies at its next fault point (as in
   tests/node/test_listener_crash.py) and a fresh one starts on the same
   database: only the database survives;
-* ``submitter_crash``: the submitter dies at a random point (before the IPFS
-  add, before or after the transaction, before the outbox records it); a fresh
-  pipeline on the same outbox database resumes and carries on;
+* ``submitter_crash`` (while submitters run): a member's submitter dies at a
+  random point (before the IPFS add, before or after the transaction, before
+  the outbox records it); a fresh pipeline on the same outbox database resumes
+  and carries on;
 * ``ipfs_restart``: a member's IPFS node is stopped for a second and started
   again (and reconnected to the others);
-* ``chain_restart``: anvil is stopped (SIGTERM: it writes its state) and
-  started again on the same port with the same state.
+* ``chain_endpoint_down``: the chain's JSON-RPC endpoint goes away for 1.5 s
+  (the nodes reach anvil through a loopback forwarder, `tests/soak/endpoint.py`,
+  which resets every open connection and refuses new ones);
+* ``chain_restart`` (only with ``CIE_SOAK_ANVIL_RESTARTS=1``): anvil is stopped
+  (SIGTERM: it writes its state) and started again with the same state. Off by
+  default: under load anvil's state file keeps the effects of a few
+  transactions whose blocks it does not keep (seen: 1-7 per restart), so an
+  acknowledgement can be in the chain's storage with no event, which no client
+  can repair. The fault tests restart anvil at chosen moments instead
+  (tests/faults/test_chain_faults.py).
+
+Once every document is acknowledged the faults stop, the nodes settle (each
+submitter keeps resuming, each listener rechecks its recent acknowledgements)
+and the invariant is checked on the chain and in every node database.
 
 Keys made here are TEST FIXTURES: random per run, funded only on the test
 chain, never written outside pytest's temporary directories.
@@ -54,14 +68,17 @@ from manifests import Document
 from node import db as tables
 from node.db import Database
 from node.errors import InjectedFault
-from node.listener import State
+from node.listener import ACK_SETTLE_SECONDS, State
 from tests.faults.faultnet import FaultNetwork, assert_exactly_once, submitted_ids
 from tests.faults.faultnet import tagged_manifests as _tagged
 from tests.node.network import build_network
+from tests.soak.endpoint import ChainEndpoint
 
 ECONOMIES = ("KZ", "UZ", "AZ")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FAULT_KINDS = ("listener_kill", "submitter_crash", "ipfs_restart", "chain_restart")
+FAULT_KINDS = ("listener_kill", "submitter_crash", "ipfs_restart", "chain_endpoint_down") + (
+    ("chain_restart",) if os.environ.get("CIE_SOAK_ANVIL_RESTARTS") == "1" else ()
+)
 CRASH_POINTS = ("before_add", "before_anchor", "after_anchor", "before_record")
 
 
@@ -72,15 +89,20 @@ class SubmitterCrash(BaseException):
 @dataclass
 class Soak:
     fnet: FaultNetwork
+    endpoint: ChainEndpoint
     rng: random.Random
     documents: dict[str, list[Document]]
     batch: int
     stop: threading.Event = field(default_factory=threading.Event)
+    fault_stop: threading.Event = field(default_factory=threading.Event)
     chain_up: threading.Event = field(default_factory=threading.Event)
     pipelines: dict[str, DocumentPipeline] = field(default_factory=dict)
     submitted_at: dict[str, float] = field(default_factory=dict)
     kill_listener: dict[str, bool] = field(default_factory=dict)
     crash_submitter: dict[str, str | None] = field(default_factory=dict)
+    submitted: dict[str, threading.Event] = field(
+        default_factory=lambda: {e: threading.Event() for e in ECONOMIES}
+    )
     faults: Counter[str] = field(default_factory=Counter)
     recoveries: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -146,7 +168,9 @@ class Soak:
             for document in chunk:
                 self.submitted_at.setdefault(document.reference, now)
             pipeline = self._until_done(economy, pipeline, chunk)
-        self._until_done(economy, pipeline, [])  # a final resume: nothing left pending
+        self.submitted[economy].set()
+        while not self.stop.wait(2.0):  # the node keeps resuming (anchors a fault dropped)
+            pipeline = self._until_done(economy, pipeline, [])
 
     def _until_done(
         self, economy: str, pipeline: DocumentPipeline, chunk: list[Document]
@@ -208,6 +232,14 @@ class Soak:
             self.fnet.stop_ipfs(economy)
             time.sleep(1.0)
             self.fnet.start_ipfs(economy)
+        elif kind == "chain_endpoint_down":
+            self.chain_up.clear()
+            try:
+                self.endpoint.down()
+                time.sleep(1.5)
+            finally:
+                self.endpoint.up()
+                self.chain_up.set()
         elif kind == "chain_restart":
             self.chain_up.clear()
             try:
@@ -218,11 +250,13 @@ class Soak:
                 self.chain_up.set()
 
     def inject_at_random(self, interval: tuple[float, float]) -> None:
-        while not self.stop.wait(self.rng.uniform(*interval)):
-            self.inject(self.rng.choice(FAULT_KINDS))
+        while not self.fault_stop.wait(self.rng.uniform(*interval)):
+            submitting = not all(done.is_set() for done in self.submitted.values())
+            kinds = [k for k in FAULT_KINDS if submitting or k != "submitter_crash"]
+            self.inject(self.rng.choice(kinds))
 
 
-def _network(directory: Path) -> Iterator[FaultNetwork]:
+def _network(directory: Path) -> Iterator[tuple[FaultNetwork, ChainEndpoint]]:
     chain = AnvilChain(
         port=free_port(),
         log_file=directory / "anvil.log",
@@ -230,15 +264,17 @@ def _network(directory: Path) -> Iterator[FaultNetwork]:
     )
     chain.start()
     try:
-        net, nodes = build_network(connect(chain.rpc_url), directory, ECONOMIES)
+        endpoint = ChainEndpoint(chain.port)  # what the nodes connect to
+        net, nodes = build_network(connect(endpoint.rpc_url), directory, ECONOMIES)
         for member in net.members.values():  # an unmined transaction is retried sooner
             assert member.ledger.sender is not None
             member.ledger.sender.receipt_timeout = 20.0
         fault_net = FaultNetwork(chain, net, dict(zip(ECONOMIES, nodes, strict=True)), directory)
         try:
-            yield fault_net
+            yield fault_net, endpoint
         finally:
             fault_net.close()
+            endpoint.down()
     finally:
         chain.stop()
 
@@ -263,6 +299,7 @@ def _wait_until(done: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(int(os.environ.get("CIE_SOAK_TIMEOUT", str(6 * 3600))))
 def test_soak_concurrent_submitters_with_random_faults(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -271,7 +308,7 @@ def test_soak_concurrent_submitters_with_random_faults(
     batch = int(os.environ.get("CIE_SOAK_BATCH", "50"))
     rng = random.Random(seed)
     networks = _network(tmp_path_factory.mktemp("soak"))
-    fnet = next(networks)
+    fnet, endpoint = next(networks)
     soak: Soak | None = None
     try:
         start_block = fnet.w3.eth.block_number + 1
@@ -291,7 +328,7 @@ def test_soak_concurrent_submitters_with_random_faults(
                 )
             ]
             rng.shuffle(documents[economy])
-        soak = Soak(fnet, rng, documents, batch)
+        soak = Soak(fnet, endpoint, rng, documents, batch)
         soak.chain_up.set()
         dbs = {e: fnet.database(f"soak-{e.lower()}") for e in ECONOMIES}
         listeners = [
@@ -301,29 +338,35 @@ def test_soak_concurrent_submitters_with_random_faults(
         submitters = [
             threading.Thread(target=soak.submit_all, args=(e,), daemon=True) for e in ECONOMIES
         ]
-        faults = threading.Thread(target=soak.inject_at_random, args=((2.0, 6.0),), daemon=True)
+        faults = threading.Thread(target=soak.inject_at_random, args=((1.0, 4.0),), daemon=True)
         started = time.time()
         for thread in (*listeners, *submitters, faults):
             thread.start()
-        for thread in submitters:
-            thread.join(timeout=60 + total * 0.5)
-            assert not thread.is_alive(), "soak: a submitter did not finish"
+        for economy in ECONOMIES:
+            assert soak.submitted[economy].wait(60 + total * 0.5), f"{economy} did not finish"
         submitted_done = time.time()
         expected = {
             dest: sum(d.destinations[0] == dest for ds in documents.values() for d in ds)
             for dest in ECONOMIES
         }
-        _wait_until(
-            lambda: all(len(_acknowledged_at(dbs[e])) >= expected[e] for e in ECONOMIES),
-            60 + total * 0.2,
-            "every destination acknowledging every document",
-        )
+
+        def all_acknowledged() -> bool:
+            return all(len(_acknowledged_at(dbs[e])) >= expected[e] for e in ECONOMIES)
+
+        _wait_until(all_acknowledged, 60 + total * 0.2, "every document acknowledged")
         finished = time.time()
-        soak.stop.set()
-        for thread in (faults, *listeners):
-            thread.join(timeout=60)
-        if fnet.anvil.process is None:  # stopped mid-fault by the fault thread
+        # Recovery: no more faults; the nodes settle (acknowledgement rechecks, resumes)
+        # and must still, or again, have everything anchored and acknowledged.
+        soak.fault_stop.set()
+        faults.join(timeout=60)
+        if fnet.anvil.process is None:
             fnet.start_chain()
+            soak.chain_up.set()
+        time.sleep(ACK_SETTLE_SECONDS + 3.0)
+        _wait_until(all_acknowledged, 120, "every document acknowledged after recovery")
+        soak.stop.set()
+        for thread in (*submitters, *listeners):
+            thread.join(timeout=60)
 
         # The invariant, per issuer and destination, from chain events and node rows.
         submitted: dict[str, str] = {}
@@ -374,5 +417,6 @@ def test_soak_concurrent_submitters_with_random_faults(
         assert sum(soak.faults.values()) > 0, "no fault was injected (run too short?)"
     finally:
         if soak is not None:
+            soak.fault_stop.set()
             soak.stop.set()
         networks.close()
