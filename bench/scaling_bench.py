@@ -84,6 +84,7 @@ class Result:
     recorded: int
     processed: int
     acknowledged: int
+    assessed: int
     rss_peak: int
     rss_end: int
     rss_at_scan: int
@@ -157,12 +158,17 @@ def _count(db_file: Path, sql: str) -> int:
         return 0
 
 
-def _progress(db_file: Path) -> tuple[int, int, int]:
+def _progress(db_file: Path) -> tuple[int, int, int, int]:
+    """(recorded, processed, acknowledged, assessed): assessed counts every version whose
+    verification and risk hooks are done (acknowledged or not yet)."""
     recorded = _count(db_file, "SELECT COUNT(*) FROM chain_events WHERE event = 'DocumentAnchored'")
     states = ", ".join(f"'{s}'" for s in FINAL_STATES)
     processed = _count(db_file, f"SELECT COUNT(*) FROM processing WHERE state IN ({states})")
     acknowledged = _count(db_file, "SELECT COUNT(*) FROM processing WHERE state = 'acknowledged'")
-    return recorded, processed, acknowledged
+    assessed = _count(
+        db_file, "SELECT COUNT(*) FROM processing WHERE state IN ('assessed', 'acknowledged')"
+    )
+    return recorded, processed, acknowledged, assessed
 
 
 def measure(count: int, scratch: Path, cap: float) -> Result:
@@ -269,7 +275,7 @@ def measure(count: int, scratch: Path, cap: float) -> Result:
                     f"the importer's node exited with {importer.returncode}; see "
                     f"{node_dir / 'node.log'}"
                 )
-            recorded, processed, _ = _progress(db_file)
+            recorded, processed, _, _ = _progress(db_file)
             samples.append(Sample(now, process.memory_info().rss, recorded, processed))
             if first_event is None and recorded:
                 first_event = now
@@ -281,7 +287,7 @@ def measure(count: int, scratch: Path, cap: float) -> Result:
             if now > cap:
                 break
             time.sleep(0.25)
-        recorded, processed, acknowledged = _progress(db_file)
+        recorded, processed, acknowledged, assessed = _progress(db_file)
         return Result(
             documents=count,
             submit_seconds=submit_seconds,
@@ -295,6 +301,7 @@ def measure(count: int, scratch: Path, cap: float) -> Result:
             recorded=recorded,
             processed=processed,
             acknowledged=acknowledged,
+            assessed=assessed,
             rss_peak=max(s.rss for s in samples),
             rss_end=samples[-1].rss,
             rss_at_scan=rss_at_scan,
@@ -357,7 +364,8 @@ def markdown(result: dict[str, Any]) -> str:
         rate = "" if r.process_rate is None else f"{r.process_rate:,.1f}"
         if r.process_seconds is None:
             processing = (
-                f"not finished: {r.processed:,} of {r.documents:,} processed after {r.cap:,.0f} s"
+                f"not finished after {r.cap:,.0f} s: {r.assessed:,} of {r.documents:,} "
+                f"assessed (verified, hooks run), {r.processed:,} acknowledged or settled"
             )
         else:
             processing = _s(r.process_seconds)
@@ -383,8 +391,10 @@ def markdown_section(profile: str = "quick") -> str:
         f"`DocumentPipeline.submit_batches` (batches of {BATCH}) while UZ's node is offline; "
         "then UZ's node (`python -m node serve`: API, listener with 0 confirmations polling "
         "every 0.5 s, reference risk engine, SQLite) starts in its own process and catches up. "
-        "Catch-up times run from that process's start. RSS is sampled with psutil every "
-        "0.25 s. Acknowledgements are on-chain transactions sent by the importer. "
+        "The listener verifies and assesses every pending version before it sends any "
+        "acknowledgement (one transaction each), so a run cut short shows many assessed and "
+        "few acknowledged. Catch-up times run from that process's start. RSS is sampled "
+        "with psutil every 0.25 s. Acknowledgements are on-chain transactions of the importer. "
         f"Measured in {result['seconds']:.0f} s.\n\n" + markdown(result)
     )
 
