@@ -407,6 +407,10 @@ class _Candidate:
     keys: Mapping[str, tuple[RecipientKey | None, str]] = field(default_factory=dict)
 
 
+class _SerialsTaken(Exception):
+    """Another pipeline on the same outbox reserved the serials a batch was sealed for."""
+
+
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
@@ -1195,37 +1199,29 @@ class DocumentPipeline:
             )
 
     def _record_new(self, candidates: list[_Candidate]) -> list[OutboxEntry]:
-        """Allocate consecutive serials and record the sealed submissions, in one transaction."""
-        started = time.perf_counter()
-        elsewhere = 0.0  # sealing and CID time, counted in their own stages
-        ids: list[bytes] = []
-        with self.outbox.transaction() as work:
-            first = work.reserve_serials(self.economy, len(candidates), self._serial_floor)
+        """Allocate consecutive serials and record the sealed submissions, in one transaction.
+
+        Sealing happens before the transaction, for the serials it is about to
+        reserve, so the outbox is not held while envelopes are built (a
+        `submit_batches` sender thread marks the previous batch meanwhile). If
+        another pipeline on the same outbox took those serials in between, the
+        transaction rolls back and the batch is sealed again for the next ones.
+        """
+        while True:
+            first = max(self.outbox.next_serial(self.economy) or 0, self._serial_floor)
             for offset, candidate in enumerate(candidates):
                 candidate.document_id = document_id(
                     self.economy, int(candidate.doc_type), first + offset
                 )
             by_index = {c.index: c for c in candidates}
-            for offset, candidate in enumerate(candidates):
+            submissions: list[NewSubmission] = []
+            for candidate in candidates:
                 doc_id = candidate.document_id
                 assert doc_id is not None and candidate.commitment is not None
-                work.allocate(
-                    self.economy,
-                    int(candidate.doc_type),
-                    candidate.model.reference,
-                    first + offset,
-                    doc_id,
-                )
-                sealing = time.perf_counter()
                 envelope = self._seal(candidate, doc_id, 1)
                 with self._watch("ipfs"):  # the CID the add must return, computed locally
                     cid = digest_to_cid(unixfs_digest(envelope))
-                elsewhere += time.perf_counter() - sealing
-                links = tuple(
-                    t if isinstance(t, bytes) else self._sibling_id(by_index, t)
-                    for t in candidate.link_targets
-                )
-                work.add_submission(
+                submissions.append(
                     NewSubmission(
                         document_id=doc_id,
                         economy=self.economy,
@@ -1237,12 +1233,38 @@ class DocumentPipeline:
                         cid=cid,
                         envelope=envelope,
                         destinations=tuple(candidate.model.destinations),
-                        links=links,
+                        links=tuple(
+                            t if isinstance(t, bytes) else self._sibling_id(by_index, t)
+                            for t in candidate.link_targets
+                        ),
                         group_first_serial=first,
                     )
                 )
-                ids.append(doc_id)
-        self.timings.outbox += time.perf_counter() - started - elsewhere
+            started = time.perf_counter()
+            try:
+                with self.outbox.transaction() as work:
+                    reserved = work.reserve_serials(
+                        self.economy, len(candidates), self._serial_floor
+                    )
+                    if reserved != first:
+                        raise _SerialsTaken
+                    for offset, (candidate, submission) in enumerate(
+                        zip(candidates, submissions, strict=True)
+                    ):
+                        work.allocate(
+                            self.economy,
+                            int(candidate.doc_type),
+                            candidate.model.reference,
+                            first + offset,
+                            submission.document_id,
+                        )
+                        work.add_submission(submission)
+            except _SerialsTaken:
+                continue
+            finally:
+                self.timings.outbox += time.perf_counter() - started
+            break
+        ids = [submission.document_id for submission in submissions]
         current = self.outbox.current_entries(ids)
         return [current[doc_id] for doc_id in ids]
 

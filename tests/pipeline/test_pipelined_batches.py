@@ -107,3 +107,26 @@ def test_worker_processes_prepare_large_batches_with_the_same_rules(network: Net
         assert reader.fetch_and_verify(receipts[7].document_id).document == batch[7]
     finally:
         pipeline.close()
+
+
+def test_serials_taken_while_sealing_are_skipped_and_the_batch_resealed(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = network.pipeline("GE")
+    batch = documents("GE", 3, seed=50_000)
+    seal = pipeline._seal
+    taken: list[int] = []
+
+    def seal_while_another_pipeline_reserves(*args: object, **kwargs: object) -> bytes:
+        if not taken:  # another pipeline on this outbox takes serials during sealing
+            with pipeline.outbox.transaction() as work:
+                taken.append(work.reserve_serials("GE", 5, pipeline.serial_floor))
+        return seal(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_seal", seal_while_another_pipeline_reserves)
+    receipts = pipeline.submit_batch(batch)
+    serials = [parse_document_id(r.document_id_bytes).serial for r in receipts]
+    assert serials == list(range(taken[0] + 5, taken[0] + 8))
+    assert all(r.state is SubmissionState.ANCHORED for r in receipts)
+    reader = network.pipeline(batch[0].destinations[0], side="importer")
+    assert reader.fetch_and_verify(receipts[0].document_id).document == batch[0]
