@@ -1,13 +1,14 @@
 """`python -m node`: serve the node API (127.0.0.1 only) or manage API keys.
 
 python -m node serve
-python -m node create-api-key NAME ROLE
+python -m node create-api-key NAME ROLE [--expires-in-days DAYS]
 python -m node db upgrade [REVISION] | downgrade REVISION | current | history
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -60,11 +61,15 @@ def serve() -> None:
 def create_key(
     name: Annotated[str, typer.Argument(help="who the key is for")],
     role: Annotated[Role, typer.Argument(help="submitter, risk_officer, auditor or node_admin")],
+    expires_in_days: Annotated[
+        float | None, typer.Option(min=0.001, help="validity in days (default: until revoked)")
+    ] = None,
 ) -> None:
     """Create an API key in the node database and print it (shown only this once)."""
+    expires_at = None if expires_in_days is None else time.time() + expires_in_days * 86400
     db = Database(get_settings().database_url)
     try:
-        typer.echo(create_api_key(db, name, role))
+        typer.echo(create_api_key(db, name, role, expires_at=expires_at))
     finally:
         db.close()
 

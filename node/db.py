@@ -183,6 +183,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(20))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=_now)
+    # Unix time after which the key is refused (None: until revoked).
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 class AeoOperator(Base):

@@ -1,6 +1,6 @@
 """Dependencies of the routes, as `Annotated` aliases.
 
-Authentication: header ``X-API-Key``. No key or an unknown/revoked key -> 401;
+Authentication: header ``X-API-Key``. No key or an unknown/revoked/expired key -> 401;
 a valid key whose role the endpoint does not allow -> 403. Endpoints that write
 to the chain (`SubmitterDep`, `RiskOfficerDep`) also take a token from the key's
 bucket (node/api/limits.py): none left -> 429 with ``Retry-After``.
@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader
 
 from node.api.limits import RULE_RATE, TokenBuckets, retry_after_header
 from node.runtime import NodeRuntime
-from node.services.api_keys import Principal, Role, authenticate
+from node.services.api_keys import Principal, Role, authenticate, rejection_rule
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -40,9 +40,11 @@ def _principal(
         )
     principal = authenticate(runtime.db, key)
     if principal is None:
+        rule = rejection_rule(runtime.db, key)
+        message = "API key expired" if rule == "auth.expired_key" else "unknown or revoked API key"
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail={"rule": "auth.invalid_key", "message": "unknown or revoked API key"},
+            detail={"rule": rule, "message": message},
             headers={"WWW-Authenticate": "ApiKey"},
         )
     return principal

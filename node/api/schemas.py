@@ -202,12 +202,16 @@ class AeoOut(BaseModel):
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Role
+    expires_in_days: float | None = Field(
+        default=None, gt=0, le=3650, description="validity in days (default: until revoked)"
+    )
 
 
 class ApiKeyOut(BaseModel):
     name: str
     role: Role
     key: str
+    expires_at: float | None = Field(description="Unix time the key stops working, if any")
 
 
 class DeadLetterOut(BaseModel):

@@ -67,8 +67,11 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
 def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: Path) -> None:
     url = _url(tmp_path)
     engine = create_engine(url)
-    Base.metadata.create_all(engine)  # what the node did before migrations
-    SimpleBase.metadata.create_all(engine)
+    # What the node's create_all made before migrations: the initial revision's
+    # schema (later revisions add to it) with no alembic_version table.
+    migrations.upgrade(engine, migrations.INITIAL_REVISION)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO chain_cursor VALUES ('registry', 42, '0x2a', 0.0)"))
     engine.dispose()
@@ -112,7 +115,8 @@ def test_db_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     try:
         assert runner.invoke(cli, ["db", "current"]).stdout.startswith("none (head is")
         history = runner.invoke(cli, ["db", "history"])
-        assert history.exit_code == 0 and f"base -> {migrations.head()}" in history.stdout
+        assert history.exit_code == 0 and f"-> {migrations.head()}:" in history.stdout
+        assert f"base -> {migrations.INITIAL_REVISION}:" in history.stdout
         upgraded = runner.invoke(cli, ["db", "upgrade"])
         assert upgraded.exit_code == 0, upgraded.output
         assert runner.invoke(cli, ["db", "current"]).stdout.strip().endswith("(head)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -18,9 +19,11 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 def create_key(runtime: RuntimeDep, _: AdminDep, body: ApiKeyIn) -> ApiKeyOut:
     """Create an API key; the answer is the only time the key is shown."""
-    return ApiKeyOut(
-        name=body.name, role=body.role, key=create_api_key(runtime.db, body.name, body.role)
+    expires_at = (
+        None if body.expires_in_days is None else time.time() + body.expires_in_days * 86400
     )
+    key = create_api_key(runtime.db, body.name, body.role, expires_at=expires_at)
+    return ApiKeyOut(name=body.name, role=body.role, key=key, expires_at=expires_at)
 
 
 @router.get("/webhooks/dead-letters")
