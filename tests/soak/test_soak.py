@@ -17,7 +17,7 @@ addressed to it. The fault thread injects, every 1-4 s, one of:
 * ``listener_kill``: the listener dies at its next fault point (as in
   tests/node/test_listener_crash.py) and a fresh one starts on the same
   database: only the database survives;
-* ``submitter_crash`` (while submitters run): a member's submitter dies at a
+* ``submitter_crash`` (half of the faults while submitters run): a member's submitter dies at a
   random point (before the IPFS add, before or after the transaction, before
   the outbox records it); a fresh pipeline on the same outbox database resumes
   and carries on;
@@ -252,8 +252,10 @@ class Soak:
     def inject_at_random(self, interval: tuple[float, float]) -> None:
         while not self.fault_stop.wait(self.rng.uniform(*interval)):
             submitting = not all(done.is_set() for done in self.submitted.values())
-            kinds = [k for k in FAULT_KINDS if submitting or k != "submitter_crash"]
-            self.inject(self.rng.choice(kinds))
+            if submitting and self.rng.random() < 0.5:  # submission is the short phase
+                self.inject("submitter_crash")
+            else:
+                self.inject(self.rng.choice([k for k in FAULT_KINDS if k != "submitter_crash"]))
 
 
 def _network(directory: Path) -> Iterator[tuple[FaultNetwork, ChainEndpoint]]:
