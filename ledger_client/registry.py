@@ -271,12 +271,33 @@ class RegistryClient(ContractClient):
         reasons_commitment: bytes,
         reasons_digest: bytes = ZERO32,
     ) -> TxReceipt:
-        proof = self.document_proof(doc_id)
-        return self._transact(
-            self.contract.functions.acknowledge(
-                doc_id, version, int(lane), reasons_commitment, reasons_digest, proof.as_tuple()
-            )
+        return self.confirm(
+            self.send_acknowledgement(doc_id, version, lane, reasons_commitment, reasons_digest)
         )
+
+    def send_acknowledgement(
+        self,
+        doc_id: bytes,
+        version: int,
+        lane: Lane,
+        reasons_commitment: bytes,
+        reasons_digest: bytes = ZERO32,
+    ) -> HexBytes:
+        """Send an acknowledgement without waiting for it to be mined; returns its hash.
+
+        Gas is estimated first, so a rule the chain already enforces (already
+        acknowledged, revoked) raises its typed error here; `confirm` raises one that
+        only the mined transaction met."""
+        proof = self.document_proof(doc_id)
+        call = self.contract.functions.acknowledge(
+            doc_id, version, int(lane), reasons_commitment, reasons_digest, proof.as_tuple()
+        )
+        sender = self._send()
+        return sender.sign_and_send(sender.build(call))
+
+    def confirm(self, tx_hash: HexBytes) -> TxReceipt:
+        """Wait for a sent transaction's successful receipt (a revert raises its rule error)."""
+        return self._send().wait(tx_hash)
 
     def record_checkpoint(self, doc_id: bytes, kind: CheckpointKind) -> TxReceipt:
         proof = self.document_proof(doc_id)

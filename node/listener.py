@@ -25,7 +25,8 @@ skip nor repeat anything. `scans` counts rounds by trigger.
 
 Processing is a state machine per (document id, version) in ``processing``::
 
-    pending --verify ok--> assessed --ack mined (or found on chain)--> acknowledged
+    pending --verify ok--> assessed --ack sent: ack_tx_hash stored--> assessed (in flight)
+        --ack mined (or found on chain)--> acknowledged
     pending --VerificationError--> verification_failed   (alert; no hook runs)
     pending --revoked on chain--> revoked
     pending --max_attempts transient errors--> failed     (alert)
@@ -41,6 +42,13 @@ crash after it never does. Before sending an acknowledgement the chain is
 asked whether this economy already acknowledged that version, so a crash
 between the transaction and the state update neither loses nor repeats it.
 The salted commitment to the reasons is stored before the transaction.
+
+Acknowledgements are pipelined: a round reads the backlog `round_chunk`
+versions at a time, assesses them, then sends their acknowledgements
+`ack_window` at a time back to back (nonces from `TransactionSender`), storing
+each hash before the window's receipts are awaited. Gas estimation at sending
+catches a rule already broken (already acknowledged, revoked); a revert met only
+when mined comes back from the receipt as the same typed error.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ from typing import Any, Protocol, cast
 
 import structlog
 from hexbytes import HexBytes
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import BlockData, FilterParams, LogReceipt
@@ -104,6 +112,10 @@ ACK_SETTLE_SECONDS = 10.0
 """An acknowledgement is checked against the chain once it is this old."""
 ACK_RECHECK_SECONDS = 60.0
 """A (re)started listener checks the acknowledgements it recorded this recently."""
+ROUND_CHUNK = 256
+"""Versions a round reads, assesses and acknowledges before it reads the next ones."""
+ACK_WINDOW = 64
+"""Acknowledgements sent back to back before their receipts are awaited."""
 
 
 class State:
@@ -140,6 +152,15 @@ class ScanReport:
     reorg: bool
 
 
+@dataclass(frozen=True)
+class _SentAcknowledgement:
+    doc_hex: str
+    version: int
+    lane: Lane
+    tx_hash: HexBytes
+    started: float
+
+
 def _hex(value: bytes) -> str:
     return bytes(value).hex()
 
@@ -167,7 +188,13 @@ class RegistryListener:
         fault: FaultPoint = no_faults,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ack_settle_seconds: float = ACK_SETTLE_SECONDS,
+        round_chunk: int = ROUND_CHUNK,
+        ack_window: int = ACK_WINDOW,
     ) -> None:
+        if round_chunk < 1 or ack_window < 1:
+            raise ValueError(
+                f"round_chunk ({round_chunk}) and ack_window ({ack_window}) must be at least 1"
+            )
         self.economy = economy
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -186,6 +213,8 @@ class RegistryListener:
         self.fault = fault
         self.clock = clock
         self.ack_settle_seconds = ack_settle_seconds
+        self.round_chunk = round_chunk
+        self.ack_window = ack_window
         self._lock = threading.RLock()  # the worker and the API share one listener
         self._acks_checked_until = time.time() - ACK_RECHECK_SECONDS
         self._wake = threading.Event()  # set by a head notification (or by `wake()`)
@@ -313,21 +342,9 @@ class RegistryListener:
                     tables.Processing.updated_at <= until,
                 )
             ).all()
-        ours = economy_bytes(self.economy)
-        dropped: list[tuple[str, int]] = []
-        for start in range(0, len(candidates), 500):  # one round trip per 500 reads
-            chunk = candidates[start : start + 500]
-            with self.w3.batch_requests() as batch:
-                for doc_hex, version in chunk:
-                    batch.add(
-                        self.contract.functions.acknowledgement(
-                            bytes.fromhex(doc_hex), version, ours
-                        )
-                    )
-                answers: list[Any] = list(batch.execute())
-            dropped += [
-                (d, v) for (d, v), (lane, _at) in zip(chunk, answers, strict=True) if not lane
-            ]
+        keys = [(str(d), int(v)) for d, v in candidates]
+        on_chain = self._acknowledged_on_chain(keys)
+        dropped = [key for key, held in zip(keys, on_chain, strict=True) if not held]
         reopened = 0
         for doc_hex, version in dropped:
             with self.db.transaction() as session:
@@ -338,6 +355,24 @@ class RegistryListener:
         if reopened:
             log.warning("listener.acknowledgements_dropped", reopened=reopened)
         return reopened
+
+    def _acknowledged_on_chain(self, keys: Sequence[tuple[str, int]]) -> list[bool]:
+        """Whether this economy's acknowledgement of each (document, version) is on chain;
+        one JSON-RPC batch per 500 versions."""
+        ours = economy_bytes(self.economy)
+        held: list[bool] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            with self.w3.batch_requests() as batch:
+                for doc_hex, version in chunk:
+                    batch.add(
+                        self.contract.functions.acknowledgement(
+                            bytes.fromhex(doc_hex), version, ours
+                        )
+                    )
+                answers: list[Any] = list(batch.execute())
+            held += [bool(lane) for lane, _at in answers]
+        return held
 
     def scan_once(self) -> ScanReport:
         """Record confirmed events up to head - confirmations, chunk by chunk."""
@@ -498,41 +533,55 @@ class RegistryListener:
     def process_pending(self, limit: int | None = None) -> int:
         """Advance every unfinished (document, version); returns how many were touched.
 
-        Two passes: every pending version is verified and assessed (hooks run) before
-        any acknowledgement transaction is sent, so a version's hooks never wait for
-        the acknowledgements of the versions scanned with it.
+        The backlog is read `round_chunk` versions at a time (oldest event first), so
+        memory and the time to the first acknowledgement do not grow with it. Each
+        chunk is assessed (hooks run) before its acknowledgements are sent, so a
+        version's hooks never wait for the acknowledgements of the versions scanned
+        with it; a head that arrives meanwhile is scanned and assessed before the next
+        acknowledgement is sent (`_catch_up`).
         """
-        with self.db.sessions() as session:
-            query = (
-                select(
-                    tables.Processing.document_id,
-                    tables.Processing.version,
-                    tables.Processing.state,
-                )
-                .where(tables.Processing.state.in_([State.PENDING, State.ASSESSED]))
-                .order_by(tables.Processing.event_block, tables.Processing.document_id)
-            )
-            if limit is not None:
-                query = query.limit(limit)
-            keys = list(session.execute(query).all())
-        self._assess_pending(keys)
-        for doc_hex, version, _ in keys:
-            self._catch_up()
-            with self._lock:  # one attempt per step and round, as `process` would make
-                if self._state(doc_hex, version) == State.ASSESSED:
-                    self._acknowledge(doc_hex, version)
-        return len(keys)
+        touched = 0
+        after: tuple[int, str, int] | None = None
+        while limit is None or touched < limit:
+            size = self.round_chunk if limit is None else min(self.round_chunk, limit - touched)
+            keys = self._unfinished(after, size)
+            if not keys:
+                break
+            after = keys[-1]
+            self._assess_pending(keys)
+            self._acknowledge_assessed([(d, v) for _, d, v in keys], serve_heads=True)
+            touched += len(keys)
+        return touched
 
-    def _assess_pending(self, keys: Sequence[Any]) -> None:
-        for doc_hex, version, _ in keys:
+    def _unfinished(
+        self, after: tuple[int, str, int] | None, size: int
+    ) -> list[tuple[int, str, int]]:
+        """(event block, document, version) of up to `size` pending or assessed versions
+        after `after` in that order: a version retried later in the round is not read
+        again, one a head brings meanwhile is."""
+        p = tables.Processing
+        query = (
+            select(p.event_block, p.document_id, p.version)
+            .where(p.state.in_([State.PENDING, State.ASSESSED]))
+            .order_by(p.event_block, p.document_id, p.version)
+            .limit(size)
+        )
+        if after is not None:
+            query = query.where(tuple_(p.event_block, p.document_id, p.version) > tuple_(*after))
+        with self.db.sessions() as session:
+            return [(int(b), str(d), int(v)) for b, d, v in session.execute(query)]
+
+    def _assess_pending(self, keys: Sequence[tuple[Any, str, int]]) -> None:
+        """Assess the pending versions among (anything, document, version) `keys`."""
+        for _, doc_hex, version in keys:
             with self._lock:
                 if self._state(doc_hex, version) == State.PENDING:
                     self._assess(doc_hex, version)
 
     def _catch_up(self) -> None:
         """A new head arrived while acknowledgements are being sent: scan now and assess
-        what it brought before the next acknowledgement, so hooks wait for one
-        acknowledgement at most, not for a whole round of them."""
+        what it brought before the next acknowledgement is sent, so hooks wait for one
+        acknowledgement's sending (or one window's receipts) at most, not for a round."""
         if self.heads is None or not self._wake.is_set():
             return
         self._wake.clear()
@@ -542,14 +591,14 @@ class RegistryListener:
             with self.db.sessions() as session:
                 pending = session.execute(
                     select(
+                        tables.Processing.event_block,
                         tables.Processing.document_id,
                         tables.Processing.version,
-                        tables.Processing.state,
                     )
                     .where(tables.Processing.state == State.PENDING)
                     .order_by(tables.Processing.event_block, tables.Processing.document_id)
                 ).all()
-            self._assess_pending(pending)
+            self._assess_pending([(b, d, int(v)) for b, d, v in pending])
 
     def _state(self, doc_hex: str, version: int) -> str | None:
         with self.db.sessions() as session:
@@ -865,52 +914,120 @@ class RegistryListener:
         return State.ACKNOWLEDGED
 
     def _acknowledge(self, doc_hex: str, version: int) -> str:
-        with PROCESSING_SECONDS.labels("acknowledge").time():
-            return self._send_acknowledgement(doc_hex, version)
+        """Acknowledge one assessed version and wait for it; returns its state."""
+        self._acknowledge_assessed([(doc_hex, version)], serve_heads=False)
+        return self._state(doc_hex, version) or ""
 
-    def _send_acknowledgement(self, doc_hex: str, version: int) -> str:
-        doc_id = bytes.fromhex(doc_hex)
-        try:
-            lane_on_chain, _ = self.registry.acknowledgement(doc_id, version, self.economy)
+    def _acknowledge_assessed(self, keys: Sequence[tuple[str, int]], *, serve_heads: bool) -> None:
+        """Acknowledge the assessed versions among `keys`, `ack_window` at a time: the
+        window's transactions are sent back to back, each hash stored on its row (still
+        `assessed`) before any receipt is awaited, then the receipts are awaited in
+        order. A crash in between leaves rows with a hash and no confirmation; the
+        chain check before sending settles them (mined: acknowledged; not: sent again,
+        and a duplicate reverts with RegistryAlreadyAcknowledged)."""
+        for start in range(0, len(keys), self.ack_window):
+            window = keys[start : start + self.ack_window]
+            with self._lock:  # a manual acknowledgement waits for the window, not between
+                sent = self._send_window(window, serve_heads=serve_heads)
+                self._confirm_window(sent)
+
+    def _send_window(
+        self, keys: Sequence[tuple[str, int]], *, serve_heads: bool
+    ) -> list[_SentAcknowledgement]:
+        with self.db.sessions() as session:
+            assessed = [
+                key
+                for key in keys
+                if (row := session.get(tables.Processing, key)) is not None
+                and row.state == State.ASSESSED
+            ]
+        if not assessed:
+            return []
+        try:  # one round trip: already acknowledged (before a crash, by another worker)?
+            on_chain = self._acknowledged_on_chain(assessed)
         except Exception as exc:
-            return self._retry_later(doc_hex, version, exc)
-        if lane_on_chain is not None:  # sent before a crash, or by another worker
-            return self._mark_acknowledged(doc_hex, version, None)
+            for doc_hex, version in assessed:  # an outage re-raises at the first one
+                self._retry_later(doc_hex, version, exc)
+            return []
+        sent: list[_SentAcknowledgement] = []
+        for (doc_hex, version), held in zip(assessed, on_chain, strict=True):
+            if held:
+                self._mark_acknowledged(doc_hex, version, None)
+                continue
+            if serve_heads:
+                self._catch_up()
+            one = self._send_one(doc_hex, version)
+            if one is not None:
+                sent.append(one)
+        return sent
+
+    def _send_one(self, doc_hex: str, version: int) -> _SentAcknowledgement | None:
+        """Seal the reasons, send the acknowledgement and store its hash and the reasons'
+        digest (state stays `assessed`); None when it ended otherwise (see `_rejected`)."""
+        doc_id = bytes.fromhex(doc_hex)
+        started = time.perf_counter()
         with self.db.sessions() as session:
             outcome = session.get(tables.RiskOutcome, (doc_hex, version))
             row = session.get(tables.Processing, (doc_hex, version))
         assert outcome is not None and row is not None
+        lane = Lane(outcome.lane)
         try:
             digest = self._share_reasons(doc_id, version, row.issuer, outcome)
             self.fault("process.before_ack")
-            receipt = self.registry.acknowledge(
-                doc_id,
-                version,
-                Lane(outcome.lane),
-                bytes.fromhex(outcome.reasons_commitment),
-                digest,
+            tx_hash = self.registry.send_acknowledgement(
+                doc_id, version, lane, bytes.fromhex(outcome.reasons_commitment), digest
             )
         except ContractRuleError as exc:
-            if exc.rule == "RegistryAlreadyAcknowledged":
-                return self._mark_acknowledged(doc_hex, version, None)
-            if exc.rule == "RegistryDocumentRevoked":
-                with self.db.transaction() as session:
-                    r = session.get(tables.Processing, (doc_hex, version))
-                    assert r is not None
-                    r.state = State.REVOKED
-                return State.REVOKED
-            return self._fail_attempt(doc_hex, version, str(exc))
+            self._rejected(doc_hex, version, exc)
+            return None
         except InjectedFault:
             raise
         except Exception as exc:
-            return self._retry_later(doc_hex, version, exc)
-        self.fault("process.after_ack")
-        ACKNOWLEDGEMENTS_SENT.labels(Lane(outcome.lane).name).inc()
+            self._retry_later(doc_hex, version, exc)
+            return None
         with self.db.transaction() as session:
             stored = session.get(tables.RiskOutcome, (doc_hex, version))
-            assert stored is not None
+            sending = session.get(tables.Processing, (doc_hex, version))
+            assert stored is not None and sending is not None
             stored.reasons_digest = digest.hex()
-        return self._mark_acknowledged(doc_hex, version, _hex(HexBytes(receipt["transactionHash"])))
+            sending.ack_tx_hash = _hex(tx_hash)
+        self.fault("process.ack_sent")
+        return _SentAcknowledgement(doc_hex, version, lane, tx_hash, started)
+
+    def _confirm_window(self, sent: Sequence[_SentAcknowledgement]) -> None:
+        for ack in sent:
+            try:
+                receipt = self.registry.confirm(ack.tx_hash)
+            except ContractRuleError as exc:  # reverted when mined (status 0)
+                self._rejected(ack.doc_hex, ack.version, exc)
+                continue
+            except InjectedFault:
+                raise
+            except Exception as exc:
+                self._retry_later(ack.doc_hex, ack.version, exc)
+                continue
+            self.fault("process.after_ack")
+            ACKNOWLEDGEMENTS_SENT.labels(ack.lane.name).inc()
+            PROCESSING_SECONDS.labels("acknowledge").observe(time.perf_counter() - ack.started)
+            self._mark_acknowledged(
+                ack.doc_hex, ack.version, _hex(HexBytes(receipt["transactionHash"]))
+            )
+
+    def _rejected(self, doc_hex: str, version: int, exc: ContractRuleError) -> str:
+        """The chain refused the acknowledgement (when gas was estimated or when mined)."""
+        if exc.rule == "RegistryAlreadyAcknowledged":
+            return self._mark_acknowledged(doc_hex, version, None)
+        if exc.rule == "RegistryDocumentRevoked":
+            with self.db.transaction() as session:
+                r = session.get(tables.Processing, (doc_hex, version))
+                assert r is not None
+                r.state, r.ack_tx_hash = State.REVOKED, None
+            return State.REVOKED
+        with self.db.transaction() as session:
+            r = session.get(tables.Processing, (doc_hex, version))
+            assert r is not None
+            r.ack_tx_hash = None  # nothing of ours is in flight for this version
+        return self._fail_attempt(doc_hex, version, str(exc))
 
     def _share_reasons(
         self, doc_id: bytes, version: int, issuer: str, outcome: tables.RiskOutcome

@@ -22,6 +22,7 @@ FAULT_POINTS = (
     "process.after_hooks",
     "process.after_assess",
     "process.before_ack",
+    "process.ack_sent",
     "process.after_ack",
 )
 

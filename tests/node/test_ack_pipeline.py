@@ -1,0 +1,161 @@
+"""Pipelined acknowledgements: a round sends a window's acknowledgements back to back,
+stores each hash, then awaits the receipts (real anvil, IPFS and SQLite; the real
+TransactionSender is only wrapped to observe the order of sends and waits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from hexbytes import HexBytes
+from web3.types import TxParams, TxReceipt
+
+from ledger_client.chain import TransactionSender
+from manifests.generate import DocumentGenerator
+from node import db as tables
+from node.db import Database
+from node.errors import InjectedFault
+from node.listener import State, processing_counts
+from tests.node.network import Member, Network, make_listener
+
+
+def _submit(member: Member, count: int, seed: int) -> list[str]:
+    generator = DocumentGenerator(seed)
+    docs = [generator.manifest(origin="KZ", destination="UZ") for _ in range(count)]
+    return [r.document_id.removeprefix("0x") for r in member.pipeline.submit_batch(docs)]
+
+
+def _sender(member: Member) -> TransactionSender:
+    sender = member.ledger.registry.sender
+    assert sender is not None
+    return sender
+
+
+@pytest.fixture
+def calls(network: Network, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """("send" | "wait", tx hash) of every transaction UZ's sender sends or awaits."""
+    sender = _sender(network["UZ"])
+    send, wait = sender.sign_and_send, sender.wait
+    seen: list[tuple[str, str]] = []
+
+    def sign_and_send(tx: TxParams) -> HexBytes:
+        tx_hash = send(tx)
+        seen.append(("send", tx_hash.hex()))
+        return tx_hash
+
+    def waited(tx_hash: HexBytes) -> TxReceipt:
+        seen.append(("wait", tx_hash.hex()))
+        return wait(tx_hash)
+
+    monkeypatch.setattr(sender, "sign_and_send", sign_and_send)
+    monkeypatch.setattr(sender, "wait", waited)
+    yield seen
+
+
+def _acknowledged_on_chain(network: Network, start: int) -> list[str]:
+    logs = (
+        network["UZ"]
+        .ledger.registry.contract.events.DocumentAcknowledged()
+        .get_logs(argument_filters={"acknowledger": b"UZ"}, from_block=start)
+    )
+    return [bytes(log["args"]["id"]).hex() for log in logs]
+
+
+def test_a_window_is_sent_before_its_first_receipt_is_awaited(
+    network: Network,
+    database: Callable[[str], Database],
+    calls: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    start = network.w3.eth.block_number + 1
+    ids = _submit(network["KZ"], 7, seed=31)
+    db = database("uz-pipeline")
+    listener = make_listener(network["UZ"], db, start_block=start, round_chunk=4, ack_window=3)
+    stored_before_wait: list[bool] = []
+    wait = _sender(network["UZ"]).wait
+
+    def check_stored(tx_hash: HexBytes) -> TxReceipt:
+        with db.sessions() as session:
+            row = session.query(tables.Processing).filter_by(ack_tx_hash=tx_hash.hex()).one()
+            stored_before_wait.append(row.state == State.ASSESSED)
+        return wait(tx_hash)
+
+    monkeypatch.setattr(_sender(network["UZ"]), "wait", check_stored)
+    listener.poll_once()
+    # chunks of 4 and 3 versions; windows of at most 3 acknowledgements within each
+    assert [kind for kind, _ in calls] == ["send"] * 3 + ["wait"] * 3 + ["send", "wait"] + [
+        "send"
+    ] * 3 + ["wait"] * 3
+    assert [h for kind, h in calls if kind == "send"] == [h for kind, h in calls if kind == "wait"]
+    assert stored_before_wait == [True] * 7  # each hash was durable before its receipt
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 7}
+    with db.sessions() as session:
+        hashes = {r.ack_tx_hash for r in session.query(tables.Processing)}
+    assert hashes == {h for kind, h in calls if kind == "send"}
+    assert sorted(_acknowledged_on_chain(network, start)) == sorted(ids)
+
+
+def test_a_revert_found_only_in_the_receipt_is_handled(
+    network: Network, database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KZ revokes a document after UZ estimated its acknowledgement and before UZ sent
+    it: the transaction is mined and reverts (status 0); the version ends `revoked`,
+    the rest of the window is acknowledged."""
+    start = network.w3.eth.block_number + 1
+    ids = _submit(network["KZ"], 4, seed=32)
+    victim = ids[1]
+    db = database("uz-revert")
+    listener = make_listener(network["UZ"], db, start_block=start)
+    sender = _sender(network["UZ"])
+    send = sender.sign_and_send
+    reverted: list[HexBytes] = []
+
+    def revoke_then_send(tx: TxParams) -> HexBytes:
+        if not reverted and bytes.fromhex(victim) in bytes(HexBytes(tx["data"])):
+            network["KZ"].ledger.registry.revoke(bytes.fromhex(victim), 1)
+            reverted.append(send(tx))
+            return reverted[0]
+        return send(tx)
+
+    monkeypatch.setattr(sender, "sign_and_send", revoke_then_send)
+    listener.poll_once()
+    assert reverted, "the victim's acknowledgement was never sent"
+    assert network.w3.eth.get_transaction_receipt(reverted[0])["status"] == 0
+    with db.sessions() as session:
+        row = session.get(tables.Processing, (victim, 1))
+        assert row is not None
+        assert (row.state, row.ack_tx_hash, row.attempts) == (State.REVOKED, None, 0)
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 3, State.REVOKED: 1}
+    assert sorted(_acknowledged_on_chain(network, start)) == sorted(set(ids) - {victim})
+    listener.poll_once()  # the revocation event changes nothing more
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 3, State.REVOKED: 1}
+
+
+@pytest.mark.parametrize("point", ["process.ack_sent", "process.after_ack"])
+def test_a_crash_between_sending_and_confirming_acknowledges_once(
+    network: Network, database: Callable[[str], Database], point: str
+) -> None:
+    start = network.w3.eth.block_number + 1
+    ids = _submit(network["KZ"], 5, seed=33 if point == "process.ack_sent" else 34)
+    db = database("uz-crash-window")
+    hits = 0
+
+    def crash_at_second(name: str) -> None:
+        nonlocal hits
+        if name == point:
+            hits += 1
+            if hits == 2:
+                raise InjectedFault(name)
+
+    with pytest.raises(InjectedFault):
+        make_listener(network["UZ"], db, start_block=start, fault=crash_at_second).poll_once()
+    with db.sessions() as session:
+        in_flight = [
+            r
+            for r in session.query(tables.Processing)
+            if r.state == State.ASSESSED and r.ack_tx_hash is not None
+        ]
+    assert in_flight  # sent, hash stored, never confirmed by the crashed process
+    make_listener(network["UZ"], db, start_block=start).poll_once()  # a fresh process
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 5}
+    assert sorted(_acknowledged_on_chain(network, start)) == sorted(ids)  # once each
