@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from hexbytes import HexBytes
 from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
@@ -167,8 +168,17 @@ class RegistryClient(ContractClient):
         )
 
     # -- proofs -----------------------------------------------------------------
-    def anchored_batch_of(self, doc_id: bytes) -> AnchoredBatch:
-        """The batch a document was anchored in, rebuilt from chain events."""
+    def anchored_batch_of(self, doc_id: bytes, anchored_in: bytes | None = None) -> AnchoredBatch:
+        """The batch a document was anchored in, rebuilt from chain events.
+
+        `anchored_in`: the hash of the transaction the caller saw anchor it (a
+        scanned DocumentAnchored event); its receipt replaces the search by id,
+        and the documents of one batch share one receipt. If the chain holds no
+        such anchoring (reorganised away), the search by id decides."""
+        if anchored_in is not None:
+            batch = self._batch_anchored_in(doc_id, anchored_in)
+            if batch is not None:
+                return batch
         logs = self.contract.events.DocumentAnchored().get_logs(
             argument_filters={"id": doc_id}, from_block=self.from_block
         )
@@ -181,6 +191,29 @@ class RegistryClient(ContractClient):
                     return batch
         receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         batch = self._rebuild_batch(receipt, doc_id)
+        with self._cache_lock:
+            self._batches[batch.batch_key] = batch
+            while len(self._batches) > self._cache_size:
+                self._batches.popitem(last=False)
+        return batch
+
+    def _batch_anchored_in(self, doc_id: bytes, tx_hash: bytes) -> AnchoredBatch | None:
+        with self._cache_lock:
+            for batch in self._batches.values():
+                if batch.tx_hash == tx_hash and doc_id in batch.ids:
+                    return batch
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        if receipt["status"] != 1:
+            return None
+        try:
+            batch = self._rebuild_batch(receipt, doc_id)
+        except DocumentNotAnchoredError:
+            return None
+        if doc_id not in batch.ids:
+            return None
         with self._cache_lock:
             self._batches[batch.batch_key] = batch
             while len(self._batches) > self._cache_size:
@@ -233,8 +266,9 @@ class RegistryClient(ContractClient):
             block_number=int(receipt["blockNumber"]),
         )
 
-    def document_proof(self, doc_id: bytes) -> DocumentProof:
-        batch = self.anchored_batch_of(doc_id)
+    def document_proof(self, doc_id: bytes, anchored_in: bytes | None = None) -> DocumentProof:
+        """The document's Merkle proof against its batch root (see `anchored_batch_of`)."""
+        batch = self.anchored_batch_of(doc_id, anchored_in)
         index = batch.ids.index(doc_id)
         with self._cache_lock:
             levels = self._levels.get(batch.batch_key)
@@ -282,13 +316,15 @@ class RegistryClient(ContractClient):
         lane: Lane,
         reasons_commitment: bytes,
         reasons_digest: bytes = ZERO32,
+        *,
+        anchored_in: bytes | None = None,
     ) -> HexBytes:
         """Send an acknowledgement without waiting for it to be mined; returns its hash.
 
         Gas is estimated first, so a rule the chain already enforces (already
         acknowledged, revoked) raises its typed error here; `confirm` raises one that
-        only the mined transaction met."""
-        proof = self.document_proof(doc_id)
+        only the mined transaction met. `anchored_in`: see `anchored_batch_of`."""
+        proof = self.document_proof(doc_id, anchored_in)
         call = self.contract.functions.acknowledge(
             doc_id, version, int(lane), reasons_commitment, reasons_digest, proof.as_tuple()
         )

@@ -975,7 +975,13 @@ class RegistryListener:
             digest = self._share_reasons(doc_id, version, row.issuer, outcome)
             self.fault("process.before_ack")
             tx_hash = self.registry.send_acknowledgement(
-                doc_id, version, lane, bytes.fromhex(outcome.reasons_commitment), digest
+                doc_id,
+                version,
+                lane,
+                bytes.fromhex(outcome.reasons_commitment),
+                digest,
+                # the scanned anchoring: its receipt gives the proof without a log search
+                anchored_in=bytes.fromhex(row.event_tx_hash) if version == 1 else None,
             )
         except ContractRuleError as exc:
             self._rejected(doc_hex, version, exc)

@@ -159,3 +159,20 @@ def test_a_crash_between_sending_and_confirming_acknowledges_once(
     make_listener(network["UZ"], db, start_block=start).poll_once()  # a fresh process
     assert processing_counts(db) == {State.ACKNOWLEDGED: 5}
     assert sorted(_acknowledged_on_chain(network, start)) == sorted(ids)  # once each
+
+
+def test_a_proof_from_the_scanned_anchoring_matches_the_search_by_id(network: Network) -> None:
+    """`anchored_in` (the listener passes the scanned event's transaction) skips the
+    log search; a hash the chain does not hold, or one that anchored other documents,
+    falls back to it."""
+    first = _submit(network["KZ"], 3, seed=35)
+    other = _submit(network["KZ"], 2, seed=36)
+    registry = network["UZ"].ledger.registry
+    doc = bytes.fromhex(first[2])
+    searched = registry.document_proof(doc)
+    anchoring = registry.anchored_batch_of(doc).tx_hash
+    elsewhere = registry.anchored_batch_of(bytes.fromhex(other[0])).tx_hash
+    fresh = type(registry)(registry.contract, registry.sender, from_block=registry.from_block)
+    assert fresh.document_proof(doc, anchored_in=anchoring) == searched
+    for wrong in (b"\x11" * 32, elsewhere):
+        assert fresh.document_proof(doc, anchored_in=wrong) == searched
