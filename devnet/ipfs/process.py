@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -152,9 +154,24 @@ class EmbeddedIpfsNode:
             result: dict[str, Any] = json.loads(response.read())
             return result
 
-    def connect(self, other: EmbeddedIpfsNode, timeout: float = 10.0) -> None:
-        """Open a swarm connection from this node to `other` (both must be running)."""
-        self.call("swarm/connect", other.multiaddr, timeout=timeout)
+    def connect(self, other: EmbeddedIpfsNode, timeout: float = 10.0, attempts: int = 4) -> None:
+        """Open a swarm connection from this node to `other` (both must be running).
+
+        A dial can fail while the other node's libp2p host is still settling (seen
+        on a loaded machine); it is retried with a growing pause, and the last
+        failure is raised with the node's own message."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.call("swarm/connect", other.multiaddr, timeout=timeout)
+                return
+            except urllib.error.HTTPError as exc:
+                message = exc.read().decode(errors="replace").strip()
+                if attempt == attempts:
+                    raise RuntimeError(
+                        f"swarm connect {self.api_url} -> {other.multiaddr} failed "
+                        f"{attempts} times: HTTP {exc.code}: {message}"
+                    ) from exc
+                time.sleep(0.25 * attempt)
 
     def __enter__(self) -> EmbeddedIpfsNode:
         self.start()
