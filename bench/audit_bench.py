@@ -27,7 +27,6 @@ are printed, with the load average.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -39,6 +38,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
+from bench import standalone
 from devnet.anvil import AnvilChain
 from devnet.processes import free_port
 from ledger_client.audit import export_document_file
@@ -299,12 +299,7 @@ def markdown_section(profile: str = "quick") -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--full", action="store_true", help="more documents")
-    args = parser.parse_args()
-    result = run("full" if args.full else "quick")
-    print(markdown(result))
-    print(f"\nmeasured in {result['seconds']:.1f} s")
+    standalone(__doc__, run, markdown, "more documents")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ measurement is served from a cache of an earlier one.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench import standalone
 from devnet.ipfs import EmbeddedIpfsNode
 from devnet.processes import free_port
 from ledger_client.ipfs import IpfsStore
@@ -182,12 +182,7 @@ def markdown_section(profile: str = "quick") -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--full", action="store_true", help="more operations per row (slow)")
-    args = parser.parse_args()
-    result = run("full" if args.full else "quick")
-    print(markdown(result))
-    print(f"\nmeasured in {result['seconds']:.1f} s")
+    standalone(__doc__, run, markdown, "more operations per row (slow)")
 
 
 if __name__ == "__main__":

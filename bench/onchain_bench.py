@@ -22,7 +22,6 @@ counts work that did not happen. A mode that leaves transactions unmined
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -35,6 +34,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from bench import standalone
 from devnet.anvil import AnvilChain
 from devnet.processes import free_port
 from ledger_client.chain import TransactionSender, connect
@@ -426,12 +426,7 @@ MODE_NOTE = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--full", action="store_true", help="more transactions per workload")
-    args = parser.parse_args()
-    result = run("full" if args.full else "quick")
-    print(markdown(result))
-    print(f"\nmeasured in {result['seconds']:.1f} s")
+    standalone(__doc__, run, markdown, "more transactions per workload")
 
 
 if __name__ == "__main__":

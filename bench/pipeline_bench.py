@@ -19,7 +19,6 @@ back on the same node.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
+from bench import standalone
 from devnet.anvil import AnvilChain
 from devnet.ipfs import EmbeddedIpfsNode
 from devnet.processes import free_port
@@ -277,12 +277,7 @@ def target_note(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--full", action="store_true", help="more documents per workload")
-    args = parser.parse_args()
-    result = run("full" if args.full else "quick")
-    print(markdown(result))
-    print(f"\nmeasured in {result['seconds']:.1f} s")
+    standalone(__doc__, run, markdown, "more documents per workload")
 
 
 if __name__ == "__main__":
