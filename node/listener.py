@@ -582,7 +582,7 @@ class RegistryListener:
         """A new head arrived while acknowledgements are being sent: scan now and assess
         what it brought before the next acknowledgement is sent, so hooks wait for one
         acknowledgement's sending (or one window's receipts) at most, not for a round."""
-        if self.heads is None or not self._wake.is_set():
+        if not self._head_waiting():
             return
         self._wake.clear()
         self.scans["head"] += 1
@@ -599,6 +599,9 @@ class RegistryListener:
                     .order_by(tables.Processing.event_block, tables.Processing.document_id)
                 ).all()
             self._assess_pending([(b, d, int(v)) for b, d, v in pending])
+
+    def _head_waiting(self) -> bool:
+        return self.heads is not None and self._wake.is_set()
 
     def _state(self, doc_hex: str, version: int) -> str | None:
         with self.db.sessions() as session:
@@ -928,12 +931,12 @@ class RegistryListener:
         for start in range(0, len(keys), self.ack_window):
             window = keys[start : start + self.ack_window]
             with self._lock:  # a manual acknowledgement waits for the window, not between
-                sent = self._send_window(window, serve_heads=serve_heads)
-                self._confirm_window(sent)
+                self._acknowledge_window(window, serve_heads=serve_heads)
 
-    def _send_window(
-        self, keys: Sequence[tuple[str, int]], *, serve_heads: bool
-    ) -> list[_SentAcknowledgement]:
+    def _acknowledge_window(self, keys: Sequence[tuple[str, int]], *, serve_heads: bool) -> None:
+        """Send, then confirm; a head that arrives meanwhile (`serve_heads`) first has
+        what was sent confirmed, then is scanned and assessed (`_catch_up`), so neither
+        its hooks nor the sent acknowledgements wait for the rest of the window."""
         with self.db.sessions() as session:
             assessed = [
                 key
@@ -942,24 +945,26 @@ class RegistryListener:
                 and row.state == State.ASSESSED
             ]
         if not assessed:
-            return []
+            return
         try:  # one round trip: already acknowledged (before a crash, by another worker)?
             on_chain = self._acknowledged_on_chain(assessed)
         except Exception as exc:
             for doc_hex, version in assessed:  # an outage re-raises at the first one
                 self._retry_later(doc_hex, version, exc)
-            return []
+            return
         sent: list[_SentAcknowledgement] = []
         for (doc_hex, version), held in zip(assessed, on_chain, strict=True):
             if held:
                 self._mark_acknowledged(doc_hex, version, None)
                 continue
-            if serve_heads:
+            if serve_heads and self._head_waiting():
+                self._confirm_window(sent)
+                sent = []
                 self._catch_up()
             one = self._send_one(doc_hex, version)
             if one is not None:
                 sent.append(one)
-        return sent
+        self._confirm_window(sent)
 
     def _send_one(self, doc_hex: str, version: int) -> _SentAcknowledgement | None:
         """Seal the reasons, send the acknowledgement and store its hash and the reasons'

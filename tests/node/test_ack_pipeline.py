@@ -10,7 +10,7 @@ import pytest
 from hexbytes import HexBytes
 from web3.types import TxParams, TxReceipt
 
-from ledger_client.chain import TransactionSender
+from ledger_client.chain import HeadSubscription, TransactionSender
 from manifests.generate import DocumentGenerator
 from node import db as tables
 from node.db import Database
@@ -176,3 +176,36 @@ def test_a_proof_from_the_scanned_anchoring_matches_the_search_by_id(network: Ne
     assert fresh.document_proof(doc, anchored_in=anchoring) == searched
     for wrong in (b"\x11" * 32, elsewhere):
         assert fresh.document_proof(doc, anchored_in=wrong) == searched
+
+
+def test_a_head_during_a_window_has_the_sent_acknowledgements_confirmed_first(
+    network: Network,
+    database: Callable[[str], Database],
+    calls: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A head arriving after the second send: those two are confirmed, the head is
+    scanned (its new version assessed), then the window goes on."""
+    start = network.w3.eth.block_number + 1
+    _submit(network["KZ"], 4, seed=37)
+    db = database("uz-head-window")
+    listener = make_listener(network["UZ"], db, start_block=start)
+    # never started: only makes the listener treat `wake()` as a head notification
+    monkeypatch.setattr(listener, "heads", HeadSubscription("ws://127.0.0.1:9", lambda _: None))
+    sender = _sender(network["UZ"])
+    send = sender.sign_and_send
+    late: list[str] = []
+
+    def send_then_head(tx: TxParams) -> HexBytes:
+        tx_hash = send(tx)
+        if len([kind for kind, _ in calls if kind == "send"]) == 2 and not late:
+            late.extend(_submit(network["KZ"], 1, seed=38))  # the head brings a new version
+            listener.wake()
+        return tx_hash
+
+    monkeypatch.setattr(sender, "sign_and_send", send_then_head)
+    listener.poll_once()
+    kinds = [kind for kind, _ in calls]
+    assert kinds == ["send", "send", "wait", "wait", "send", "send", "wait", "wait", "send", "wait"]
+    assert listener.scans["head"] == 1
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 5}
