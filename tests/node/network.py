@@ -70,17 +70,22 @@ def build_network(
         TransactionSender(w3, deployer),
         [FoundingMember(e, keys[e].public_key_bytes, (accounts[e].address,)) for e in economies],
     )
-    nodes = []
-    for e in economies:
-        node = EmbeddedIpfsNode(
-            directory / e / "repo",
-            api_port=free_port(),
-            swarm_port=free_port(),
-            log_file=directory / e / "ipfs.log",
-        )
-        node.start()
-        nodes.append(node)
-    connect_nodes(*nodes)
+    nodes: list[EmbeddedIpfsNode] = []
+    try:
+        for e in economies:
+            node = EmbeddedIpfsNode(
+                directory / e / "repo",
+                api_port=free_port(),
+                swarm_port=free_port(),
+                log_file=directory / e / "ipfs.log",
+            )
+            node.start()
+            nodes.append(node)
+        connect_nodes(*nodes)
+    except BaseException:  # a failed set-up must not leave IPFS node processes behind
+        for node in nodes:
+            node.stop()
+        raise
     members = {}
     for e, node in zip(economies, nodes, strict=True):
         ledger = Ledger.open(w3, deployment, TransactionSender(w3, accounts[e]))
