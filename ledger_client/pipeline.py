@@ -1607,15 +1607,23 @@ class DocumentPipeline:
         return self._history.read(_as_document_id(document))
 
     def fetch_and_verify(
-        self, document: bytes | str, version: int | None = None, *, timeout: float | None = None
+        self,
+        document: bytes | str,
+        version: int | None = None,
+        *,
+        timeout: float | None = None,
+        anchored_from: int | None = None,
     ) -> VerifiedDocument:
         """Fetch a document version (latest by default) and verify it end to end.
+
+        `anchored_from`: a block at or before the document's anchoring, if known
+        (it shortens the history's log query; see `read_history`).
 
         Raises `VerificationError` naming the failed check, `DocumentNotAnchoredError`,
         or an IPFS error if the payload cannot be had.
         """
         doc_id = _as_document_id(document)
-        history = self._history.read(doc_id)
+        history = self._history.read(doc_id, from_block=anchored_from)
         provenance = history.provenance(version)
         if self.economy != history.issuer_economy and self.economy not in history.destinations:
             raise VerificationError(

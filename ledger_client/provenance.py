@@ -431,18 +431,38 @@ class HistoryReader:
         self.registry = registry
         self._clock = _BlockClock(registry.w3)
 
-    def read(self, doc_id: bytes) -> DocumentHistory:
-        return read_history(self.registry, doc_id, clock=self._clock)
+    def read(self, doc_id: bytes, *, from_block: int | None = None) -> DocumentHistory:
+        return read_history(self.registry, doc_id, clock=self._clock, from_block=from_block)
 
 
 def read_history(
-    registry: RegistryClient, doc_id: bytes, *, clock: _BlockClock | None = None
+    registry: RegistryClient,
+    doc_id: bytes,
+    *,
+    clock: _BlockClock | None = None,
+    from_block: int | None = None,
 ) -> DocumentHistory:
     """The document's history from the registry's events (DocumentNotAnchoredError if none).
 
     Every registry event about a document carries its id as the first indexed
-    argument, so one log query over that topic finds all of them.
+    argument, so one log query over that topic finds all of them. The query
+    starts at the registry's first block, or at `from_block` when the caller
+    knows the block of the anchoring (no event about a document precedes it; a
+    listener knows it from its scan), which keeps the query short on a long
+    chain. A hint past the anchoring (e.g. one taken before a reorganisation
+    moved it) finds no anchoring, and the whole range is read instead.
     """
+    if from_block is not None and from_block > registry.from_block:
+        try:
+            return _read_history(registry, doc_id, clock, from_block)
+        except DocumentNotAnchoredError:
+            pass
+    return _read_history(registry, doc_id, clock, registry.from_block)
+
+
+def _read_history(
+    registry: RegistryClient, doc_id: bytes, clock: _BlockClock | None, from_block: int
+) -> DocumentHistory:
     contract = registry.contract
     w3 = registry.w3
     parsed = parse_document_id(doc_id)
@@ -460,7 +480,7 @@ def read_history(
     logs: list[LogReceipt] = w3.eth.get_logs(
         {
             "address": contract.address,
-            "fromBlock": registry.from_block,
+            "fromBlock": from_block,
             "toBlock": "latest",
             "topics": [list(decoders), HexStr("0x" + doc_id.hex())],
         }

@@ -133,7 +133,12 @@ class DocumentFetcher(Protocol):
     """The part of `ledger_client.pipeline.DocumentPipeline` the listener uses."""
 
     def fetch_and_verify(
-        self, document: bytes | str, version: int | None = None, *, timeout: float | None = None
+        self,
+        document: bytes | str,
+        version: int | None = None,
+        *,
+        timeout: float | None = None,
+        anchored_from: int | None = None,
     ) -> VerifiedDocument: ...
 
 
@@ -737,10 +742,19 @@ class RegistryListener:
         or the retry state after a transient IPFS or chain failure.
         """
         doc_id = bytes.fromhex(doc_hex)
+        # Version 1 was scanned from its DocumentAnchored event: the history's log
+        # query can start at that block instead of the registry's first.
+        anchored_from = None
+        if version == 1:
+            with self.db.sessions() as session:
+                row = session.get(tables.Processing, (doc_hex, version))
+                anchored_from = row.event_block if row is not None else None
         self.fault("process.before_fetch")
         try:
             with PROCESSING_SECONDS.labels("fetch_verify").time():
-                verified = self.fetcher.fetch_and_verify(doc_id, version)
+                verified = self.fetcher.fetch_and_verify(
+                    doc_id, version, anchored_from=anchored_from
+                )
         except VerificationError as exc:
             check = str(getattr(exc, "check", "") or str(exc).split(":", 1)[0])
             with self.db.transaction() as session:

@@ -115,6 +115,45 @@ def test_an_amendment_is_version_2_and_version_1_stays_fetchable(
     assert reader.fetch_and_verify(first.document_id).provenance.latest_version == 3
 
 
+def test_a_known_anchoring_block_shortens_the_history_query_and_a_wrong_one_falls_back(
+    network: Network, kz: DocumentPipeline
+) -> None:
+    original = document_of(MANIFEST, "KZ", seed=33)
+    first = kz.submit(original)
+    amended = kz.submit(with_new_description(original), amend=True)
+    reader = network.pipeline(original.destinations[0], side="importer")
+    whole = reader.history(first.document_id)
+    anchored_in = whole.versions[0].block_number
+    w3 = reader.ledger.w3
+    queries: list[dict] = []
+    real_get_logs = w3.eth.get_logs
+
+    def counting(params: dict) -> object:
+        queries.append(params)
+        return real_get_logs(params)  # type: ignore[arg-type]
+
+    def history_starts() -> list[int]:  # the history's queries run to the head
+        return [q["fromBlock"] for q in queries if q["toBlock"] == "latest"]
+
+    w3.eth.get_logs = counting  # type: ignore[method-assign]
+    try:
+        hinted = reader.fetch_and_verify(first.document_id, version=1, anchored_from=anchored_in)
+        assert history_starts() == [anchored_in], queries
+        queries.clear()
+        # A hint past the anchoring (as after a reorganisation moved it) finds no
+        # anchoring: the whole range is read and the answer is the same.
+        head = w3.eth.block_number  # past the anchoring
+        late = reader.fetch_and_verify(first.document_id, version=1, anchored_from=head)
+        assert history_starts() == [head, kz.registry.from_block], queries
+    finally:
+        del w3.eth.get_logs
+    plain = reader.fetch_and_verify(first.document_id, version=1)
+    for verified in (hinted, late):
+        assert verified.document == plain.document == original
+        assert verified.provenance == plain.provenance
+        assert verified.provenance.latest_version == amended.version == 2
+
+
 def test_an_amendment_cannot_change_the_anchored_destinations(kz: DocumentPipeline) -> None:
     manifest = document_of(MANIFEST, "KZ", seed=40)
     kz.submit(manifest)
