@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import (
     audit_bench,
     gas,
+    history_bench,
     ipfs_bench,
     latency,
     onchain_bench,
@@ -76,12 +77,22 @@ def sections(profile: str) -> list[tuple[str, str, Callable[[], str]]]:
             "Scaling and listener catch-up",
             lambda: scaling_bench.markdown_section(profile),
         ),
+        ("history", "Document history reads", lambda: history_bench.markdown_section(profile)),
         ("audit", "Auditor verification", lambda: audit_bench.markdown_section(profile)),
         ("latency", "End-to-end latency", lambda: latency.markdown_section(profile)),
     ]
 
 
-SECTION_KEYS = ("gas", "onchain", "ipfs", "pipeline", "scaling", "audit", "latency")
+SECTION_KEYS = (
+    "gas",
+    "onchain",
+    "ipfs",
+    "pipeline",
+    "scaling",
+    "history",
+    "audit",
+    "latency",
+)
 
 
 def existing_sections(text: str) -> dict[str, str]:
