@@ -1,6 +1,9 @@
 """A loopback TCP forwarder in front of the chain's JSON-RPC port that the soak can
-cut: while it is down, every open connection is reset and new ones are refused,
-which is what clients see when the chain endpoint goes away."""
+cut: while it is down, every open connection is reset and new ones are reset as
+soon as they are accepted, which is what clients see when the chain endpoint goes
+away. The listening socket stays bound while down: closing it let an outgoing
+connection take the port as its ephemeral local port, and a 5,000-document soak
+then failed to bring the endpoint back ("Address already in use")."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ class ChainEndpoint:
         self.target_port = target_port
         self.port = free_port()
         self._server: socket.socket | None = None
+        self._down = False
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.up()
@@ -26,32 +30,39 @@ class ChainEndpoint:
         return f"http://127.0.0.1:{self.port}"
 
     def up(self) -> None:
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(128)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        if self._server is None:
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", self.port))
+            server.listen(128)
+            self._server = server
+            threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        self._down = False
 
     def down(self) -> None:
-        """Refuse new connections and reset the open ones."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        """Reset the open connections and every new one until `up`."""
+        self._down = True
         with self._lock:
             sockets, self._open = self._open, set()
         for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.shutdown(socket.SHUT_RDWR)  # wakes the pump blocked in recv
-                sock.close()
+            _reset(sock)
+
+    def close(self) -> None:
+        """Stop forwarding for good: reset everything and release the port."""
+        self.down()
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
 
     def _accept(self, server: socket.socket) -> None:
         while True:
             try:
                 client, _ = server.accept()
             except OSError:
-                return  # closed by down()
+                return
+            if self._down:
+                _reset(client)
+                continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
                 upstream.settimeout(None)
@@ -75,3 +86,10 @@ class ChainEndpoint:
                     self._open.discard(sock)
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a pump blocked in recv
+        sock.close()

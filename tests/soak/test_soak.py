@@ -276,7 +276,7 @@ def _network(directory: Path) -> Iterator[tuple[FaultNetwork, ChainEndpoint]]:
             yield fault_net, endpoint
         finally:
             fault_net.close()
-            endpoint.down()
+            endpoint.close()
     finally:
         chain.stop()
 
