@@ -183,8 +183,24 @@ contract DocumentRegistry is IDocumentRegistry {
         bytes32 reasonsDigest,
         DocumentProof calldata proof
     ) external {
-        bytes2 acknowledger = _recordAcknowledgement(id, version, lane, proof);
+        bytes2 acknowledger = _consortium.activeEconomyOf(msg.sender);
+        _recordAcknowledgement(acknowledger, id, version, lane, proof);
         emit DocumentAcknowledged(id, _issuerOf(id), acknowledger, version, lane, reasonsCommitment, reasonsDigest);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function acknowledgeBatch(AcknowledgementItem[] calldata items) external {
+        // One consortium call for the whole batch: it is the only external call of the path.
+        bytes2 acknowledger = _consortium.activeEconomyOf(msg.sender);
+        if (items.length == 0) revert RegistryEmptyBatch();
+        for (uint256 i = 0; i < items.length; ++i) {
+            AcknowledgementItem calldata item = items[i];
+            bytes32 id = item.id;
+            _recordAcknowledgement(acknowledger, id, item.version, item.lane, item.proof);
+            emit DocumentAcknowledged(
+                id, _issuerOf(id), acknowledger, item.version, item.lane, item.reasonsCommitment, item.reasonsDigest
+            );
+        }
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -687,11 +703,15 @@ contract DocumentRegistry is IDocumentRegistry {
         }
     }
 
-    function _recordAcknowledgement(bytes32 id, uint32 version, uint8 lane, DocumentProof calldata proof)
-        private
-        returns (bytes2 acknowledger)
-    {
-        acknowledger = _consortium.activeEconomyOf(msg.sender);
+    /// @dev The rules and storage of one acknowledgement by `acknowledger` (the caller's active
+    /// economy, checked by the caller of this function).
+    function _recordAcknowledgement(
+        bytes2 acknowledger,
+        bytes32 id,
+        uint32 version,
+        uint8 lane,
+        DocumentProof calldata proof
+    ) private {
         if (lane == 0 || lane > LANE_RED) revert RegistryInvalidLane(lane);
         (, uint256 destinationCount) = _requireProof(id, proof);
         if (_itineraryIndex(proof.record, destinationCount, acknowledger) == destinationCount) {

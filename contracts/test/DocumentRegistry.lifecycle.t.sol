@@ -2,6 +2,8 @@
 pragma solidity 0.8.37;
 
 import {BaseTest, vm} from "./utils/BaseTest.sol";
+import {Vm} from "./utils/Vm.sol";
+import {DocumentRegistry} from "../src/DocumentRegistry.sol";
 import {IConsortium} from "../src/interfaces/IConsortium.sol";
 import {IDocumentRegistry} from "../src/interfaces/IDocumentRegistry.sol";
 
@@ -234,6 +236,212 @@ contract DocumentRegistry_acknowledge_Test is LifecycleTest {
         vm.expectRevert(abi.encodeWithSelector(IDocumentRegistry.RegistryInvalidProof.selector, manifest));
         vm.prank(uz1);
         registry.acknowledge(manifest, 1, 1, 0, 0, p);
+    }
+}
+
+contract DocumentRegistry_acknowledgeBatch_Test is LifecycleTest {
+    function _item(uint256 index, uint32 version, uint8 lane, bytes32 reasonsCommitment)
+        internal
+        view
+        returns (IDocumentRegistry.AcknowledgementItem memory item)
+    {
+        item.id = ids[index];
+        item.version = version;
+        item.lane = lane;
+        item.reasonsCommitment = reasonsCommitment;
+        item.reasonsDigest = keccak256(abi.encode(index, version));
+        item.proof = _p(index);
+    }
+
+    function _items(IDocumentRegistry.AcknowledgementItem memory a, IDocumentRegistry.AcknowledgementItem memory b)
+        internal
+        pure
+        returns (IDocumentRegistry.AcknowledgementItem[] memory items)
+    {
+        items = new IDocumentRegistry.AcknowledgementItem[](2);
+        (items[0], items[1]) = (a, b);
+    }
+
+    /// @dev A batch whose FIRST item is valid and whose second is `bad`: reverts with `err` and
+    /// records neither (atomic).
+    function _expectBatchRevert(IDocumentRegistry.AcknowledgementItem memory bad, bytes memory err) internal {
+        IDocumentRegistry.AcknowledgementItem[] memory items = _items(_item(3, 1, 1, "ok"), bad);
+        vm.expectRevert(err);
+        vm.prank(uz1);
+        registry.acknowledgeBatch(items);
+        (uint8 lane,) = registry.acknowledgement(shortTransit, 1, UZ);
+        vm.assertEq(lane, 0, "the valid item of a reverted batch was recorded");
+    }
+
+    function test_recordsEveryItemWithItsEvent() public {
+        vm.prank(kz1);
+        registry.amend(manifest, "c2", "d2", _p(0));
+        IDocumentRegistry.AcknowledgementItem[] memory items = new IDocumentRegistry.AcknowledgementItem[](4);
+        items[0] = _item(0, 2, 3, "r0");
+        items[1] = _item(1, 1, 2, "r1");
+        items[2] = _item(3, 1, 1, "r3");
+        items[3] = _item(0, 1, 1, 0); // a late receipt of v1 of the same document
+        for (uint256 i = 0; i < items.length; ++i) {
+            IDocumentRegistry.AcknowledgementItem memory it = items[i];
+            vm.expectEmit(true, true, true, true, address(registry));
+            emit IDocumentRegistry.DocumentAcknowledged(
+                it.id, KZ, UZ, it.version, it.lane, it.reasonsCommitment, it.reasonsDigest
+            );
+        }
+        vm.prank(uz1);
+        registry.acknowledgeBatch(items);
+        for (uint256 i = 0; i < items.length; ++i) {
+            (uint8 lane, uint40 acknowledgedAt) = registry.acknowledgement(items[i].id, items[i].version, UZ);
+            vm.assertEq(lane, items[i].lane);
+            vm.assertEq(acknowledgedAt, block.timestamp);
+        }
+        // Recorded like single acknowledgements: a repeat of either kind is refused.
+        vm.expectRevert(abi.encodeWithSelector(IDocumentRegistry.RegistryAlreadyAcknowledged.selector, transit, 1, UZ));
+        vm.prank(uz1);
+        registry.acknowledge(transit, 1, 2, 0, 0, _p(1));
+    }
+
+    function test_revertsOnEmptyBatch() public {
+        vm.expectRevert(IDocumentRegistry.RegistryEmptyBatch.selector);
+        vm.prank(uz1);
+        registry.acknowledgeBatch(new IDocumentRegistry.AcknowledgementItem[](0));
+    }
+
+    function test_revertsForNonMember() public {
+        IDocumentRegistry.AcknowledgementItem[] memory items = new IDocumentRegistry.AcknowledgementItem[](1);
+        items[0] = _item(0, 1, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumNotActiveMember.selector, outsider));
+        vm.prank(outsider);
+        registry.acknowledgeBatch(items);
+    }
+
+    function test_revertsWithTheBadItemsError() public {
+        _expectBatchRevert(_item(0, 1, 0, 0), abi.encodeWithSelector(IDocumentRegistry.RegistryInvalidLane.selector, 0));
+        _expectBatchRevert(_item(0, 1, 4, 0), abi.encodeWithSelector(IDocumentRegistry.RegistryInvalidLane.selector, 4));
+        _expectBatchRevert(
+            _item(0, 2, 1, 0), abi.encodeWithSelector(IDocumentRegistry.RegistryUnknownVersion.selector, manifest, 2, 1)
+        );
+        _expectBatchRevert(
+            _item(0, 0, 1, 0), abi.encodeWithSelector(IDocumentRegistry.RegistryUnknownVersion.selector, manifest, 0, 1)
+        );
+        _expectBatchRevert(
+            _item(2, 1, 1, 0),
+            abi.encodeWithSelector(IDocumentRegistry.RegistryNotDestination.selector, certificate, UZ)
+        );
+
+        IDocumentRegistry.AcknowledgementItem memory wrongProof = _item(0, 1, 1, 0);
+        wrongProof.proof = _p(2);
+        _expectBatchRevert(
+            wrongProof, abi.encodeWithSelector(IDocumentRegistry.RegistryInvalidProof.selector, manifest)
+        );
+        IDocumentRegistry.AcknowledgementItem memory unknownBatch = _item(0, 1, 1, 0);
+        unknownBatch.proof.batchKey = keccak256("no such batch");
+        _expectBatchRevert(
+            unknownBatch,
+            abi.encodeWithSelector(IDocumentRegistry.RegistryUnknownBatch.selector, keccak256("no such batch"))
+        );
+        IDocumentRegistry.AcknowledgementItem memory truncated = _item(0, 1, 1, 0);
+        truncated.proof.record = hex"01";
+        _expectBatchRevert(truncated, abi.encodeWithSelector(IDocumentRegistry.RegistryMalformedRecord.selector, 0));
+
+        vm.prank(uz1);
+        registry.acknowledge(transit, 1, 1, 0, 0, _p(1));
+        _expectBatchRevert(
+            _item(1, 1, 2, 0),
+            abi.encodeWithSelector(IDocumentRegistry.RegistryAlreadyAcknowledged.selector, transit, 1, UZ)
+        );
+
+        vm.prank(kz1);
+        registry.revoke(manifest, 3, _p(0));
+        _expectBatchRevert(
+            _item(0, 1, 1, 0), abi.encodeWithSelector(IDocumentRegistry.RegistryDocumentRevoked.selector, manifest)
+        );
+    }
+
+    function test_revertsOnTheSameVersionTwice() public {
+        IDocumentRegistry.AcknowledgementItem[] memory items = _items(_item(0, 1, 1, "a"), _item(0, 1, 3, "b"));
+        vm.expectRevert(abi.encodeWithSelector(IDocumentRegistry.RegistryAlreadyAcknowledged.selector, manifest, 1, UZ));
+        vm.prank(uz1);
+        registry.acknowledgeBatch(items);
+        (uint8 lane,) = registry.acknowledgement(manifest, 1, UZ);
+        vm.assertEq(lane, 0);
+    }
+
+    /// @notice A batch is exactly its items acknowledged one by one in order: it succeeds iff
+    /// every single call would, then with the same storage and the same events; otherwise it
+    /// reverts with the first failing single call's error and records nothing. Compared against
+    /// a second registry holding the same documents.
+    function testFuzz_batchEqualsSingles(uint256 seed, uint8 size, bool amended, bool revoked) public {
+        DocumentRegistry other = new DocumentRegistry(consortium);
+        vm.prank(kz1);
+        other.anchorBatch(100, 0, _concat(records));
+        if (amended) {
+            vm.prank(kz1);
+            registry.amend(manifest, "c2", "d2", _p(0));
+            vm.prank(kz1);
+            other.amend(manifest, "c2", "d2", _p(0));
+        }
+        if (revoked) {
+            vm.prank(kz1);
+            registry.revoke(shortTransit, 1, _p(3));
+            vm.prank(kz1);
+            other.revoke(shortTransit, 1, _p(3));
+        }
+        // Mostly valid items of UZ (a destination of documents 0, 1 and 3); some break a rule.
+        size = uint8(bound(size, 1, 6));
+        IDocumentRegistry.AcknowledgementItem[] memory items = new IDocumentRegistry.AcknowledgementItem[](size);
+        for (uint256 i = 0; i < size; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            uint256 index = r % 4;
+            uint32 version = uint32(1 + ((r >> 8) % 5 == 0 ? 1 : 0));
+            uint8 lane = uint8(1 + (r >> 16) % 3);
+            if ((r >> 24) % 16 == 0) lane = 0;
+            items[i] = _item(index, version, lane, bytes32(r));
+        }
+
+        vm.recordLogs();
+        bytes memory singleError;
+        for (uint256 i = 0; i < size; ++i) {
+            IDocumentRegistry.AcknowledgementItem memory it = items[i];
+            vm.prank(uz1);
+            try other.acknowledge(it.id, it.version, it.lane, it.reasonsCommitment, it.reasonsDigest, it.proof) {}
+            catch (bytes memory err) {
+                singleError = err;
+                break;
+            }
+        }
+        Vm.Log[] memory singles = vm.getRecordedLogs();
+
+        vm.recordLogs();
+        vm.prank(uz1);
+        try registry.acknowledgeBatch(items) {
+            vm.assertEq(singleError.length, 0, "the batch succeeded where a single call failed");
+        } catch (bytes memory err) {
+            vm.assertEq(keccak256(err), keccak256(singleError), "the batch's error is not the first failing item's");
+        }
+        Vm.Log[] memory batch = vm.getRecordedLogs();
+
+        if (singleError.length != 0) {
+            // (forge's recordLogs also lists the logs of a reverted call, so storage is checked.)
+            for (uint256 i = 0; i < size; ++i) {
+                (uint8 lane,) = registry.acknowledgement(items[i].id, items[i].version, UZ);
+                vm.assertEq(lane, 0, "a reverted batch recorded an item");
+            }
+            return;
+        }
+        vm.assertEq(batch.length, singles.length, "event count");
+        for (uint256 i = 0; i < batch.length; ++i) {
+            vm.assertEq(batch[i].emitter, address(registry));
+            vm.assertEq(keccak256(abi.encode(batch[i].topics)), keccak256(abi.encode(singles[i].topics)), "topics");
+            vm.assertEq(batch[i].data, singles[i].data);
+        }
+        for (uint256 i = 0; i < size; ++i) {
+            (uint8 laneA, uint40 atA) = registry.acknowledgement(items[i].id, items[i].version, UZ);
+            (uint8 laneB, uint40 atB) = other.acknowledgement(items[i].id, items[i].version, UZ);
+            vm.assertEq(laneA, laneB);
+            vm.assertEq(atA, atB);
+            vm.assertGt(laneA, 0);
+        }
     }
 }
 

@@ -56,6 +56,16 @@ interface IDocumentRegistry {
         uint40 acknowledgedAt;
     }
 
+    /// @notice One acknowledgement of `acknowledgeBatch`: the arguments of `acknowledge`.
+    struct AcknowledgementItem {
+        bytes32 id;
+        uint32 version;
+        uint8 lane;
+        bytes32 reasonsCommitment;
+        bytes32 reasonsDigest;
+        DocumentProof proof;
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Events
     // ---------------------------------------------------------------------------------------------
@@ -193,6 +203,20 @@ interface IDocumentRegistry {
         bytes32 reasonsDigest,
         DocumentProof calldata proof
     ) external;
+
+    /// @notice Records several acknowledgements in one transaction: each item is checked and
+    /// recorded exactly as by `acknowledge` (same rules, same storage, one DocumentAcknowledged per
+    /// item, in item order), so readers of the events cannot tell the two apart. Atomic: if any
+    /// item breaks a rule the whole call reverts with that item's error (the first in item order);
+    /// a caller then acknowledges the items one by one to find it. An (id, version) listed twice
+    /// reverts with `RegistryAlreadyAcknowledged`.
+    /// @dev Caller: a node account of an ACTIVE member (checked once per call) listed among the
+    /// destinations of every item's document. Reverts with `ConsortiumNotActiveMember`,
+    /// `RegistryEmptyBatch` (no item), then per item as `acknowledge`: `RegistryInvalidLane`,
+    /// `RegistryUnknownBatch`, `RegistryMalformedRecord`, `RegistryInvalidProof`,
+    /// `RegistryNotDestination`, `RegistryDocumentRevoked`, `RegistryUnknownVersion`,
+    /// `RegistryAlreadyAcknowledged`.
+    function acknowledgeBatch(AcknowledgementItem[] calldata items) external;
 
     /// @notice Records a transit checkpoint of a TRANSIT_DECLARATION whose destinations are its
     /// itinerary: DEPARTURE by itinerary[0], first; TRANSIT_PASSED by the next economy strictly in

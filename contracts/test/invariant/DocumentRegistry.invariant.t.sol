@@ -35,6 +35,7 @@ contract RegistryHandler is TestHelpers {
     bool public outsiderWrote;
     bool public revokedChanged;
     uint256 public successes;
+    uint256 public batchSuccesses;
 
     constructor(DocumentRegistry registry_, address[] memory actors_, bytes2[] memory economies_) {
         registry = registry_;
@@ -138,6 +139,50 @@ contract RegistryHandler is TestHelpers {
             if (t.revoked) revokedChanged = true;
         } catch {}
         _checkForward(t, before);
+    }
+
+    /// @dev One to three tracked documents acknowledged in one call. Half of the calls aim at
+    /// documents the actor may acknowledge (it is a destination; current version; a valid lane),
+    /// so that batches do succeed; the others pick any documents, versions and lanes. Any item may
+    /// break a rule or repeat an earlier acknowledgement: then the whole call must revert.
+    function acknowledgeBatch(uint256 actorSeed, uint256 docSeed, uint8 sizeSeed, uint32 versionSeed, uint8 lane)
+        external
+    {
+        if (docs.length == 0) return;
+        (address actor, bytes2 economy) = _actor(actorSeed);
+        bool aimed = sizeSeed & 0x80 == 0;
+        uint256 size = 1 + sizeSeed % 3;
+        uint256[] memory picked = new uint256[](size);
+        IDocumentRegistry.AcknowledgementItem[] memory items = new IDocumentRegistry.AcknowledgementItem[](size);
+        IDocumentRegistry.DocumentState[] memory before = new IDocumentRegistry.DocumentState[](size);
+        uint256 j = docSeed;
+        for (uint256 i = 0; i < size; ++i) {
+            for (uint256 tries = 0; aimed && tries < docs.length; ++tries) {
+                if (_isDestination(docs[j % docs.length], economy)) break;
+                ++j;
+            }
+            picked[i] = j % docs.length;
+            Tracked storage t = docs[picked[i]];
+            // forge-lint: disable-next-line(unsafe-typecast) (< t.version + 2)
+            uint32 version = aimed ? t.version : uint32((uint256(versionSeed) + i) % (uint256(t.version) + 2));
+            uint8 itemLane = aimed ? 1 + lane % 3 : lane % 5;
+            items[i] = IDocumentRegistry.AcknowledgementItem(t.id, version, itemLane, "reasons", 0, _proofOf(t));
+            before[i] = registry.documentState(t.id);
+            ++j;
+        }
+        vm.prank(actor);
+        try registry.acknowledgeBatch(items) {
+            ++successes;
+            ++batchSuccesses;
+            for (uint256 i = 0; i < size; ++i) {
+                Tracked storage t = docs[picked[i]];
+                if (!_isDestination(t, economy)) foreignAcknowledgement = true;
+                if (t.revoked) revokedChanged = true;
+            }
+        } catch {}
+        for (uint256 i = 0; i < size; ++i) {
+            _checkForward(docs[picked[i]], before[i]);
+        }
     }
 
     function recordCheckpoint(uint256 actorSeed, uint256 docSeed, uint8 kind) external {
@@ -271,7 +316,8 @@ contract DocumentRegistry_invariant_Test is RegistryInvariantBase {
         }
     }
 
-    /// @notice Acknowledgements (and checkpoints) come only from the document's destinations.
+    /// @notice Acknowledgements (single or batched, and checkpoints) come only from the document's
+    /// destinations.
     function invariant_acknowledgementsOnlyFromDestinations() public view {
         vm.assertFalse(handler.foreignAcknowledgement(), "acknowledged by a non-destination");
         bytes2[] memory economies = handler.allEconomies();
@@ -300,11 +346,19 @@ contract DocumentRegistry_handlerCoverage_Test is RegistryInvariantBase {
         for (uint256 i = 0; i < 200; ++i) {
             uint256 r = uint256(keccak256(abi.encode(i)));
             uint256 action = r % 5;
-            if (action == 0 || i < 5) handler.anchorBatch(r >> 8, r >> 16, uint8(r >> 24));
-            else if (action == 1) handler.amend(r >> 8, r >> 16, bytes32(r));
-            else if (action == 2 && r % 3 == 0) handler.revoke(r >> 8, r >> 16, uint16(r));
-            else if (action == 3) handler.acknowledge(r >> 8, r >> 16, uint32(r >> 32), uint8(r >> 64));
-            else handler.recordCheckpoint(r >> 8, r >> 16, uint8(r >> 24));
+            if (action == 0 || i < 5) {
+                handler.anchorBatch(r >> 8, r >> 16, uint8(r >> 24));
+            } else if (action == 1) {
+                handler.amend(r >> 8, r >> 16, bytes32(r));
+            } else if (action == 2 && r % 3 == 0) {
+                handler.revoke(r >> 8, r >> 16, uint16(r));
+            } else if (action == 3 && r % 2 == 0) {
+                handler.acknowledge(r >> 8, r >> 16, uint32(r >> 32), uint8(r >> 64));
+            } else if (action == 3) {
+                handler.acknowledgeBatch(r >> 8, r >> 16, uint8(r >> 24), uint32(r >> 32), uint8(r >> 64));
+            } else {
+                handler.recordCheckpoint(r >> 8, r >> 16, uint8(r >> 24));
+            }
         }
         uint256 amended;
         uint256 revoked;
@@ -321,9 +375,11 @@ contract DocumentRegistry_handlerCoverage_Test is RegistryInvariantBase {
         emit log_named_uint("amended", amended);
         emit log_named_uint("revoked", revoked);
         emit log_named_uint("past departure", moved);
+        emit log_named_uint("acknowledgement batches", handler.batchSuccesses());
         vm.assertGt(amended, 0);
         vm.assertGt(revoked, 0);
         vm.assertGt(moved, 0);
+        vm.assertGt(handler.batchSuccesses(), 0);
         vm.assertFalse(handler.nonIssuerChanged() || handler.movedBackward() || handler.foreignAcknowledgement());
         vm.assertFalse(handler.duplicateAccepted() || handler.outsiderWrote() || handler.revokedChanged());
     }
