@@ -69,6 +69,20 @@ class DocumentProof:
 
 
 @dataclass(frozen=True)
+class AcknowledgementItem:
+    """One acknowledgement of `RegistryClient.send_acknowledgements` (the arguments of
+    `send_acknowledgement`; the proof is built when sending)."""
+
+    doc_id: bytes
+    version: int
+    lane: Lane
+    reasons_commitment: bytes
+    reasons_digest: bytes = ZERO32
+    #: The transaction that anchored the document, if known (see `anchored_batch_of`).
+    anchored_in: bytes | None = None
+
+
+@dataclass(frozen=True)
 class DocumentState:
     materialized: bool
     doc_type: int
@@ -331,6 +345,38 @@ class RegistryClient(ContractClient):
         sender = self._send()
         return sender.sign_and_send(sender.build(call))
 
+    def send_acknowledgements(self, items: Sequence[AcknowledgementItem]) -> HexBytes:
+        """Send several acknowledgements as ONE `acknowledgeBatch` transaction without
+        waiting for it to be mined; returns its hash.
+
+        The chain records and announces each item exactly as a single acknowledgement
+        (one DocumentAcknowledged each), but the call is atomic: gas is estimated
+        first, so an item that breaks a rule the chain already enforces raises that
+        rule's typed error here (the first such item's; its `rule_args` name it) and
+        nothing is sent; `confirm` raises one that only the mined transaction met
+        (then none of the items was recorded)."""
+        if not items:
+            raise ValueError("send_acknowledgements needs at least one acknowledgement")
+        call = self.contract.functions.acknowledgeBatch(
+            [
+                (
+                    item.doc_id,
+                    item.version,
+                    int(item.lane),
+                    item.reasons_commitment,
+                    item.reasons_digest,
+                    self.document_proof(item.doc_id, item.anchored_in).as_tuple(),
+                )
+                for item in items
+            ]
+        )
+        sender = self._send()
+        return sender.sign_and_send(sender.build(call))
+
+    def acknowledge_batch(self, items: Sequence[AcknowledgementItem]) -> TxReceipt:
+        """`send_acknowledgements`, then wait for the receipt."""
+        return self.confirm(self.send_acknowledgements(items))
+
     def confirm(self, tx_hash: HexBytes) -> TxReceipt:
         """Wait for a sent transaction's successful receipt (a revert raises its rule error)."""
         return self._send().wait(tx_hash)
@@ -393,4 +439,4 @@ class RegistryClient(ContractClient):
         return (Lane(lane) if lane else None), int(at)
 
 
-__all__ = ["BatchReceipt", "DocType", "DocumentProof", "RegistryClient"]
+__all__ = ["AcknowledgementItem", "BatchReceipt", "DocType", "DocumentProof", "RegistryClient"]
