@@ -77,6 +77,15 @@ class NodeSettings(BaseSettings):
     max_attempts: Annotated[
         int, Field(ge=1, description="processing attempts before giving up")
     ] = 5
+    fetch_workers: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=64,
+            description="pending versions the listener fetches and verifies at once "
+            "(threads; hooks and database writes stay in order on the listener)",
+        ),
+    ] = 8
     share_reasons_with: Annotated[
         list[str],
         Field(description="issuer economies that receive the risk reasons (encrypted); '*' = all"),

@@ -1,0 +1,231 @@
+"""The listener fetches and verifies a chunk's pending versions concurrently, and every
+version still ends as when each was fetched at its turn (real anvil, embedded IPFS nodes
+and SQLite; the real pipeline is only wrapped to watch its fetches and to bring a real
+revocation or IPFS outage at a chosen moment)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from devnet.ipfs import connect_nodes
+from ledger_client.commitment import commit
+from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
+from ledger_client.errors import IpfsUnavailableError
+from ledger_client.ipfs import cid_to_digest
+from ledger_client.pipeline import DocumentPipeline
+from ledger_client.provenance import DocumentPayload, VerifiedDocument
+from ledger_client.records import DocType, Record, document_id
+from manifests.generate import DocumentGenerator, generate_manifest
+from node import db as tables
+from node.db import Database
+from node.listener import RegistryListener, State, processing_counts
+from node.risk import Assessment, RiskContext
+from tests.node.network import Member, Network, make_listener
+
+WAIT = 60.0  # a safety net against a hang only; nothing asserts on time
+
+
+class WatchedFetcher:
+    """The member's real pipeline; records the fetches in flight at once and the threads
+    they ran on, and calls `on_fetch(document hex)` as each fetch starts. The first
+    `gate` fetches wait until `gate` fetches are in flight together: sequential
+    fetching breaks the barrier."""
+
+    def __init__(self, pipeline: DocumentPipeline, gate: int = 0) -> None:
+        self.pipeline = pipeline
+        self.gate = gate
+        self.barrier = threading.Barrier(gate, timeout=WAIT) if gate else None
+        self.barrier_broken = False
+        self.changed = threading.Condition()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.started: list[str] = []
+        self.returned: set[str] = set()
+        self.threads: set[str] = set()
+        self.on_fetch: Callable[[str], None] = lambda doc_hex: None
+
+    def fetch_and_verify(
+        self,
+        document: bytes | str,
+        version: int | None = None,
+        *,
+        timeout: float | None = None,
+        anchored_from: int | None = None,
+    ) -> VerifiedDocument:
+        doc_hex = bytes(document).hex() if isinstance(document, bytes) else document
+        with self.changed:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.started.append(doc_hex)
+            self.threads.add(threading.current_thread().name)
+            gated = len(self.started) <= self.gate
+        try:
+            if gated and self.barrier is not None:
+                try:
+                    self.barrier.wait()
+                except threading.BrokenBarrierError:
+                    self.barrier_broken = True
+            self.on_fetch(doc_hex)
+            return self.pipeline.fetch_and_verify(
+                document, version, timeout=timeout, anchored_from=anchored_from
+            )
+        finally:
+            with self.changed:
+                self.in_flight -= 1
+                self.returned.add(doc_hex)
+                self.changed.notify_all()
+
+    def wait_returned(self, documents: list[str]) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.returned >= set(documents), WAIT)
+
+
+def _hook_runs(listener: RegistryListener) -> list[tuple[str, str]]:
+    """(idempotency key, thread name) of every risk-engine run, in order."""
+    runs: list[tuple[str, str]] = []
+    assess = listener.engine.assess
+
+    def watched(context: RiskContext) -> Assessment:
+        runs.append((context.idempotency_key, threading.current_thread().name))
+        return assess(context)
+
+    listener.engine.assess = watched  # type: ignore[method-assign]
+    return runs
+
+
+def _submit(member: Member, count: int, seed: int) -> list[str]:
+    generator = DocumentGenerator(seed)
+    documents = [generator.manifest(origin="KZ", destination="UZ") for _ in range(count)]
+    return [r.document_id.removeprefix("0x") for r in member.pipeline.submit_batch(documents)]
+
+
+def _anchor_unverifiable(network: Network) -> str:
+    """A manifest KZ anchors for UZ under a commitment its payload does not have."""
+    kz = network["KZ"]
+    manifest = generate_manifest(404, origin="KZ", destination="UZ")
+    doc = manifest.model_dump(mode="json")
+    serial = 10**12 + int.from_bytes(os.urandom(4), "big")
+    doc_id = document_id("KZ", DocType.PRE_ARRIVAL_MANIFEST, serial)
+    committed = commit(doc, 1, manifest.schema_version)
+    payload = DocumentPayload(1, manifest.schema_version, doc, committed.salts).to_bytes()
+    keys = {e: RecipientKey(network[e].key.public_key_bytes, 1) for e in ("KZ", "UZ")}
+    digest = cid_to_digest(kz.ipfs.add_bytes(seal(payload, keys, EnvelopeContext(doc_id, 1))))
+    kz.ledger.registry.anchor(
+        serial, Record(DocType.PRE_ARRIVAL_MANIFEST, os.urandom(32), digest, ("UZ",))
+    )
+    return doc_id.hex()
+
+
+def _acknowledged_on_chain(network: Network, start: int) -> list[str]:
+    logs = (
+        network["UZ"]
+        .ledger.registry.contract.events.DocumentAcknowledged()
+        .get_logs(argument_filters={"acknowledger": b"UZ"}, from_block=start)
+    )
+    return [bytes(log["args"]["id"]).hex() for log in logs]
+
+
+def test_a_chunk_is_fetched_concurrently_and_ends_as_fetched_one_by_one(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """Eight good manifests, one revoked while the chunk is being fetched, one whose
+    commitment does not verify: the fetches overlap (on the fetch threads), the hooks
+    run on the listener's thread in key order, and each version ends as it would have
+    sequentially, acknowledged exactly once or not at all."""
+    start = network.w3.eth.block_number + 1
+    ids = _submit(network["KZ"], 9, seed=71)
+    unverifiable = _anchor_unverifiable(network)
+    revoked = sorted(ids)[5]
+    db = database("uz-prefetch")
+    listener = make_listener(network["UZ"], db, start_block=start, fetch_workers=4)
+    fetcher = WatchedFetcher(network["UZ"].pipeline, gate=4)
+    listener.fetcher = fetcher
+    kz_registry = network["KZ"].ledger.registry
+
+    def revoke_when_fetched(doc_hex: str) -> None:
+        if doc_hex == revoked:  # mined before this fetch reads the document's history
+            kz_registry.revoke(bytes.fromhex(doc_hex), 3)
+
+    fetcher.on_fetch = revoke_when_fetched
+    runs = _hook_runs(listener)
+    listener.poll_once()
+
+    assert not fetcher.barrier_broken and fetcher.most_in_flight >= 4
+    assert fetcher.most_in_flight <= 4  # bounded by fetch_workers
+    assert all(name.startswith("cie-fetch") for name in fetcher.threads)
+    assessed = [d for d in sorted(ids) if d != revoked]  # one block: key order is id order
+    assert runs == [(f"0x{d}:1", threading.current_thread().name) for d in assessed]
+    assert processing_counts(db) == {
+        State.ACKNOWLEDGED: 8,
+        State.REVOKED: 1,
+        State.VERIFICATION_FAILED: 1,
+    }
+    with db.sessions() as session:
+        failures = session.scalars(select(tables.VerificationFailure)).all()
+        outcomes = session.scalars(select(tables.RiskOutcome.document_id)).all()
+        states = {r.document_id: r.state for r in session.scalars(select(tables.Processing))}
+    assert [(f.document_id, f.check) for f in failures] == [(unverifiable, "commitment")]
+    assert states[revoked] == State.REVOKED and states[unverifiable] == State.VERIFICATION_FAILED
+    assert sorted(outcomes) == assessed
+    assert sorted(_acknowledged_on_chain(network, start)) == assessed
+
+    listener.poll_once()  # nothing left: no fetch, no hook, no acknowledgement
+    assert len(fetcher.started) == 10 and len(runs) == 8
+    assert sorted(_acknowledged_on_chain(network, start)) == assessed
+
+
+def test_an_ipfs_outage_among_concurrent_fetches_stops_the_round_at_its_version(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """UZ's IPFS node goes down when the fifth version's fetch starts (the four before
+    it fetched, later ones possibly too): the round stops at the fifth version as it
+    would sequentially (four assessed, the rest pending, no attempt charged, nothing
+    acknowledged yet); once the node is back each version is acknowledged exactly once
+    and no hook runs twice."""
+    start = network.w3.eth.block_number + 1
+    ids = sorted(_submit(network["KZ"], 8, seed=72))
+    uz = network["UZ"]
+    db = database("uz-prefetch-outage")
+    listener = make_listener(uz, db, start_block=start, fetch_workers=4)
+    fetcher = WatchedFetcher(uz.pipeline)
+    listener.fetcher = fetcher
+    down = ids[4]
+
+    def outage_at_the_fifth(doc_hex: str) -> None:
+        if doc_hex == down:
+            fetcher.wait_returned(ids[:4])
+            uz.ipfs_node.stop()
+
+    fetcher.on_fetch = outage_at_the_fifth
+    runs = _hook_runs(listener)
+    try:
+        with pytest.raises(IpfsUnavailableError):
+            listener.poll_once()
+    finally:
+        uz.ipfs_node.start()
+        connect_nodes(*(m.ipfs_node for m in network.members.values()))
+    with db.sessions() as session:
+        rows = {r.document_id: r for r in session.scalars(select(tables.Processing))}
+    assert [key for key, _ in runs] == [f"0x{d}:1" for d in ids[:4]]
+    assert [rows[d].state for d in ids] == [State.ASSESSED] * 4 + [State.PENDING] * 4
+    assert {rows[d].attempts for d in ids} == {0}
+    assert "IpfsUnavailableError" in (rows[down].last_error or "")
+    assert _acknowledged_on_chain(network, start) == []
+
+    fetcher.on_fetch = lambda doc_hex: None
+    listener.poll_once()
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 8}
+    assert sorted(key for key, _ in runs) == [f"0x{d}:1" for d in ids]  # each hook once
+    assert sorted(_acknowledged_on_chain(network, start)) == ids
+
+
+def test_fetch_workers_must_be_positive(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    with pytest.raises(ValueError, match="fetch_workers"):
+        make_listener(network["UZ"], database("uz-no-workers"), fetch_workers=0)
