@@ -38,7 +38,7 @@ from devnet.processes import free_port_range
 
 #: (label, documents per second; 0 = bulk)
 WORKLOADS = (
-    ("low load: 5 documents/s paced", 5.0),
+    ("low load: 5 documents/s paced, one per request", 5.0),
     ("bulk: all documents submitted at once in batches", 0.0),
 )
 CONFIRMATIONS = (0, 1)

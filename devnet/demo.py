@@ -154,8 +154,9 @@ class DemoScenario:
         self.rng = random.Random(self.seed)
         self.console = console or Console()
         self.timeout = timeout
-        # Documents per second over all exporters; 0 = as fast as the nodes take them
-        # (bulk batches of BULK_CHUNK: the latency then includes queueing at importers).
+        # Documents per second over all exporters, one document per request; 0 = as fast
+        # as the nodes take them (bulk batches of BULK_CHUNK: the latency then includes
+        # queueing at importers).
         self.rate = rate
         self.nodes = {e: NodeClient(info, e) for e in info.members}
         self.sent: dict[tuple[str, int], SentDocument] = {}
@@ -323,8 +324,9 @@ class DemoScenario:
         for doc in documents:
             by_issuer[str(doc["issuer_economy"])].append(doc)
 
-        chunk_size = BULK_CHUNK if not self.rate else max(1, min(BULK_CHUNK, int(self.rate)))
-        # Per exporter: one chunk every `interval` seconds keeps the overall rate.
+        # Paced: one document per request (low load, documents arriving one by one);
+        # per exporter, one request every `interval` seconds keeps the overall rate.
+        chunk_size = 1 if self.rate else BULK_CHUNK
         interval = chunk_size * len(by_issuer) / self.rate if self.rate else 0.0
 
         def submit_all(issuer: str) -> None:

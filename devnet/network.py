@@ -61,7 +61,8 @@ class DevnetConfig:
     ipfs_swarm_base_port: int = 4101
     node_base_port: int = 8101
     block_time: float = 0.2
-    node_confirmations: int = 1
+    # anvil (one sequencer) and QBFT are final on inclusion: no block to wait for.
+    node_confirmations: int = 0
     node_poll_interval: float = 0.25
     node_start_timeout: float = 90.0
     # Members whose node runs in simple exchange mode (node/simple: folders in and

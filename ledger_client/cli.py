@@ -61,7 +61,9 @@ def demo(
     node_base_port: int = typer.Option(8101, help="first member's node service port"),
     timeout: float = typer.Option(600.0, help="seconds to wait for acknowledgements"),
     rate: float = typer.Option(
-        0.0, help="documents per second over all exporters (0: bulk batches, as fast as possible)"
+        0.0,
+        help="documents per second over all exporters, one per request "
+        "(0: bulk batches, as fast as possible)",
     ),
 ) -> None:
     """Start the devnet and run the demo exchange through the member nodes; print a summary.
