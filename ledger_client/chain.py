@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
+from eth_bloom.bloom import BloomFilter
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import AsyncWeb3, Web3
@@ -288,20 +289,31 @@ class TransactionSender:
         return [self.wait(h) for h in hashes]
 
 
+def may_hold_logs_of(logs_bloom: bytes, address: str) -> bool:
+    """Whether a block whose header carries `logs_bloom` may hold a log emitted by the
+    contract at `address`: False is certain (a bloom has no false negatives), True
+    may be a false positive."""
+    return bytes.fromhex(address.removeprefix("0x")) in BloomFilter(
+        int.from_bytes(logs_bloom, "big")
+    )
+
+
 class HeadSubscription:
     """New-block notifications from a WebSocket endpoint, in a background thread.
 
-    `on_head(block_number)` is called from the subscription's thread for every
-    head the endpoint announces. When the connection drops (or cannot be made),
-    `connected` is cleared and the subscription is made again after `backoff`
-    seconds, doubling up to `max_backoff`; heads announced while disconnected are
-    not replayed, so callers must treat a head only as a hint to look at the chain.
+    `on_head(block_number, logs_bloom)` is called from the subscription's thread
+    for every head the endpoint announces; `logs_bloom` is the header's 256-byte
+    logs bloom, or None if the endpoint sent none (see `may_hold_logs_of`). When
+    the connection drops (or cannot be made), `connected` is cleared and the
+    subscription is made again after `backoff` seconds, doubling up to
+    `max_backoff`; heads announced while disconnected are not replayed, so callers
+    must treat a head only as a hint to look at the chain.
     """
 
     def __init__(
         self,
         url: str,
-        on_head: Callable[[int], None],
+        on_head: Callable[[int, bytes | None], None],
         *,
         poa: bool = False,
         backoff: float = 0.5,
@@ -377,7 +389,8 @@ class HeadSubscription:
 
             async def handle(context: NewHeadsSubscriptionContext) -> None:
                 self.heads += 1
-                self.on_head(int(context.result["number"]))
+                bloom = context.result.get("logsBloom")
+                self.on_head(int(context.result["number"]), bytes(bloom) if bloom else None)
 
             await w3.subscription_manager.subscribe(
                 NewHeadsSubscription(label="cie-heads", handler=handle)

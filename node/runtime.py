@@ -96,6 +96,8 @@ class NodeRuntime:
             chunk_size=settings.chunk_size,
             start_block=settings.start_block,
             max_attempts=settings.max_attempts,
+            fetch_workers=settings.fetch_workers,
+            head_poll_interval=settings.head_poll_interval,
             share_reasons_with=settings.shares_reasons_with,
             webhooks=settings.webhooks,
         )

@@ -86,6 +86,15 @@ class NodeSettings(BaseSettings):
             "(threads; hooks and database writes stay in order on the listener)",
         ),
     ] = 8
+    head_poll_interval: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="round timer (s) while the WebSocket head subscription is live "
+            "(`poll_interval` if that is longer): heads start every round with a registry log "
+            "to scan, the timer retries what a round left for later",
+        ),
+    ] = 2.0
     share_reasons_with: Annotated[
         list[str],
         Field(description="issuer economies that receive the risk reasons (encrypted); '*' = all"),

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from eth_bloom.bloom import BloomFilter
 from sqlalchemy import func, select
 
 from devnet.anvil import AnvilChain
-from ledger_client.chain import HeadSubscription
+from ledger_client.chain import HeadSubscription, may_hold_logs_of
 from ledger_client.errors import ChainUnavailableError
 from manifests.generate import generate_manifest
 from node import db as tables
@@ -180,6 +181,76 @@ def test_heads_start_the_rounds_when_the_timer_never_fires(
     _assert_each_once(db, documents, hook_runs)
 
 
+def _bloom(*addresses: str) -> bytes:
+    bloom = BloomFilter()
+    for address in addresses:
+        bloom.add(bytes.fromhex(address.removeprefix("0x")))
+    return int(bloom).to_bytes(256, "big")
+
+
+def test_logs_bloom_of_real_blocks_tells_registry_blocks_from_others(network: Network) -> None:
+    w3 = network.w3
+    registry = network["KZ"].ledger.registry.contract.address
+    before = w3.eth.block_number
+    _submit(network, range(330, 331))
+    logs = w3.eth.get_logs({"address": registry, "fromBlock": before + 1})
+    assert {log["blockNumber"] for log in logs} == {logs[0]["blockNumber"]}
+    anchoring = w3.eth.get_block(logs[0]["blockNumber"])
+    assert may_hold_logs_of(bytes(anchoring["logsBloom"]), registry)
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    empty = w3.eth.get_block(w3.eth.block_number)
+    assert not empty["transactions"]
+    assert not may_hold_logs_of(bytes(empty["logsBloom"]), registry)
+
+
+@pytest.mark.parametrize("confirmations", [0, 1, 3])
+def test_a_head_wakes_a_round_once_a_block_with_registry_logs_is_confirmed(
+    network: Network, database: Callable[[str], Database], confirmations: int
+) -> None:
+    listener = make_listener(
+        network["UZ"], database(f"uz-bloom-{confirmations}"), confirmations=confirmations
+    )
+    registry = listener.contract.address
+    relevant, other, empty = _bloom(registry), _bloom("0x" + "11" * 20), bytes(256)
+
+    def woken(number: int, bloom: bytes | None) -> bool:
+        listener._on_head(number, bloom)
+        was = listener._wake.is_set()
+        listener._wake.clear()
+        return was
+
+    # Registry logs in blocks 10 and 12; the others have none (or another contract's).
+    blooms = {10: relevant, 11: other, 12: relevant, 13: empty}
+    wakes = [n for n in range(10, 20) if woken(n, blooms.get(n, empty))]
+    expected = sorted({10 + confirmations, 12 + confirmations})
+    assert wakes == expected  # each registry block woke one round once confirmed, no other
+    # A head without a bloom could hold anything: it counts as a registry block.
+    assert woken(30, None) == (confirmations == 0)
+    assert [n for n in range(31, 31 + confirmations) if woken(n, empty)] == (
+        [30 + confirmations] if confirmations else []
+    )
+
+
+def test_empty_blocks_start_no_round(
+    network: Network, anvil: AnvilChain, database: Callable[[str], Database]
+) -> None:
+    db = database("uz-empty-heads")
+    listener = make_listener(network["UZ"], db, start_block=network.w3.eth.block_number + 1)
+    with Running(listener, interval=3600, ws_url=anvil.ws_url):
+        heads = listener.heads
+        assert heads is not None and heads.connected.wait(10)
+        _wait(lambda: heads.heads >= 2, "the first heads")  # the first one starts a round
+        rounds = listener.scans["head"]
+        seen = heads.heads
+        for _ in range(5):
+            network.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        _wait(lambda: heads.heads >= seen + 5, "five more heads")
+        assert listener.scans["head"] == rounds  # nothing to scan in those blocks
+        documents = _submit(network, range(331, 333))
+        _wait(_acknowledged(db, documents), "the documents to be acknowledged")
+        assert listener.scans["head"] > rounds and listener.scans.get("timer", 0) == 0
+
+
 def test_dropped_subscription_falls_back_to_polling_and_resubscribes(
     network: Network, proxy: CuttableProxy, database: Callable[[str], Database]
 ) -> None:
@@ -221,7 +292,7 @@ def test_websocket_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="CIE_NODE_WS_URL"):
         NodeSettings(rpc_url="ws://127.0.0.1:8545")
     with pytest.raises(ChainUnavailableError, match="not a ws:// or wss:// URL"):
-        HeadSubscription("http://127.0.0.1:8545", lambda number: None)
+        HeadSubscription("http://127.0.0.1:8545", lambda number, bloom: None)
 
 
 def test_node_worker_follows_heads_from_settings(
