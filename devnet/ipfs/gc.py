@@ -12,9 +12,13 @@ must survive), the sweep (deleting the other `blocks/**/*.data` files) and the
 decision of what counts as a root:
 
 * every recursive pin in the repo's `RecursivePinRecord` (`recursive-pins.log`),
+  including each file of a multi-file add, and the root of every pin group
+  libkubo still pins (its directory links to every file of the group, so the
+  files unpinned from a group are collected once the whole group is released),
 * any extra roots the caller passes (`EmbeddedIpfsNode.collect_garbage` passes
-  everything libkubo's `ListPins` reported before the node stopped, so a pin
-  the record might miss is still kept),
+  everything the node's `pin/ls` reported before it stopped, i.e. libkubo's
+  `ListPins` without the group roots and released group files the record
+  accounts for, so a pin the record might miss is still kept),
 * the empty UnixFS directory, Kubo's MFS root while `/local/filesroot` is
   absent from the leveldb datastore (Kubo writes that key only when MFS
   changes). The embedded node exposes no MFS (files) commands and libkubo's
@@ -168,7 +172,7 @@ def _root_cids(repo_dir: Path, extra_roots: Iterable[str]) -> list[bytes]:
         )
     record = RecursivePinRecord(repo_dir)  # also compacts the log
     try:
-        roots = record.snapshot()
+        roots = record.gc_roots()
     finally:
         record.close()
     roots.update(extra_roots)

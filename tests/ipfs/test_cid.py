@@ -1,4 +1,5 @@
-"""CIDv0 <-> on-chain digest conversion, and the UnixFS arithmetic behind add's Size."""
+"""CIDv0 <-> on-chain digest conversion, and the UnixFS arithmetic behind add's Size
+and the CIDs of single-chunk files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devnet.ipfs.unixfs_layout import CHUNK_SIZE, file_cumulative_size
+from devnet.ipfs.unixfs_layout import (
+    CHUNK_SIZE,
+    file_cumulative_size,
+    leaf_block,
+    single_chunk_file_cid,
+)
 from ledger_client.errors import IpfsInvalidCidError
 from ledger_client.ipfs import cid_to_digest, digest_to_cid
 
@@ -71,3 +77,24 @@ def test_cumulative_size_of_known_files() -> None:
     assert file_cumulative_size(6) == len(unixfs_leaf_block(b"hello\n")) == 14
     # One full chunk: a single leaf (varints of 262144 take 3 bytes).
     assert file_cumulative_size(CHUNK_SIZE) == CHUNK_SIZE + 14
+
+
+@pytest.mark.parametrize(("content", "cid"), [(b"hello\n", HELLO_CID), (b"", EMPTY_FILE_CID)])
+def test_single_chunk_file_cid_of_known_files(content: bytes, cid: str) -> None:
+    assert leaf_block(content) == unixfs_leaf_block(content)
+    assert single_chunk_file_cid(content) == cid
+
+
+@given(st.integers(min_value=0, max_value=CHUNK_SIZE))
+def test_leaf_block_has_the_size_add_reports(length: int) -> None:
+    data = b"\xa5" * length
+    block = leaf_block(data)
+
+    assert len(block) == file_cumulative_size(length)
+    assert data in block
+    assert digest_to_cid(hashlib.sha256(block).digest()) == single_chunk_file_cid(data)
+
+
+def test_a_file_over_one_chunk_has_no_single_leaf() -> None:
+    with pytest.raises(ValueError, match="several 262144-byte chunks"):
+        leaf_block(b"\x00" * (CHUNK_SIZE + 1))
