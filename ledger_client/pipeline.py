@@ -1613,17 +1613,25 @@ class DocumentPipeline:
         *,
         timeout: float | None = None,
         anchored_from: int | None = None,
+        history: DocumentHistory | None = None,
     ) -> VerifiedDocument:
         """Fetch a document version (latest by default) and verify it end to end.
 
         `anchored_from`: a block at or before the document's anchoring, if known
-        (it shortens the history's log query; see `read_history`).
+        (it shortens the history's log query; see `read_history`). `history`: the
+        document's history if the caller already read it (`ChainIndex.histories`
+        reads many documents' in a few requests); the chain is then not asked again.
 
         Raises `VerificationError` naming the failed check, `DocumentNotAnchoredError`,
         or an IPFS error if the payload cannot be had.
         """
         doc_id = _as_document_id(document)
-        history = self._history.read(doc_id, from_block=anchored_from)
+        if history is None:
+            history = self._history.read(doc_id, from_block=anchored_from)
+        elif history.document_id != doc_id:
+            raise ValueError(
+                f"the history given is 0x{history.document_id.hex()}'s, not 0x{doc_id.hex()}'s"
+            )
         provenance = history.provenance(version)
         if self.economy != history.issuer_economy and self.economy not in history.destinations:
             raise VerificationError(

@@ -162,14 +162,18 @@ class ChainIndex:
             )
         return out
 
-    def document_logs(self, ids: Iterable[bytes]) -> dict[bytes, list[RawLog]]:
-        """Every per-document registry log of each id (chain order), one query per chunk."""
+    def document_logs(
+        self, ids: Iterable[bytes], from_block: int | None = None
+    ) -> dict[bytes, list[RawLog]]:
+        """Every per-document registry log of each id (chain order), one query per chunk;
+        from `from_block` if given (at or before every id's anchoring: no event about a
+        document precedes it), else from the registry's first block."""
         unique = list(dict.fromkeys(ids))
         found: dict[bytes, list[RawLog]] = defaultdict(list)
         event_topics = [self._topics[name] for name in _DOCUMENT_EVENTS]
         for start in range(0, len(unique), self.id_chunk):
             chunk = ["0x" + i.hex() for i in unique[start : start + self.id_chunk]]
-            for log in self.get_logs([event_topics, chunk]):
+            for log in self.get_logs([event_topics, chunk], from_block):
                 found[log.topics[1]].append(log)
         return dict(found)
 
@@ -247,9 +251,12 @@ class ChainIndex:
 
     # -- histories -------------------------------------------------------------
 
-    def histories(self, ids: Iterable[bytes]) -> dict[bytes, DocumentHistory]:
-        """`DocumentHistory` of each anchored id (ids never anchored are absent)."""
-        return self.histories_from_logs(self.document_logs(ids))
+    def histories(
+        self, ids: Iterable[bytes], from_block: int | None = None
+    ) -> dict[bytes, DocumentHistory]:
+        """`DocumentHistory` of each anchored id (ids never anchored, or anchored before
+        `from_block`, are absent)."""
+        return self.histories_from_logs(self.document_logs(ids, from_block))
 
     def histories_from_logs(
         self, logs_by_id: dict[bytes, list[RawLog]]

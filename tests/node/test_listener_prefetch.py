@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from devnet.ipfs import connect_nodes
+from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.commitment import commit
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
 from ledger_client.errors import IpfsUnavailableError
 from ledger_client.ipfs import cid_to_digest
 from ledger_client.pipeline import DocumentPipeline
-from ledger_client.provenance import DocumentPayload, VerifiedDocument
+from ledger_client.provenance import DocumentHistory, DocumentPayload, VerifiedDocument
 from ledger_client.records import DocType, Record, document_id
 from manifests.generate import DocumentGenerator, generate_manifest
 from node import db as tables
@@ -47,6 +48,7 @@ class WatchedFetcher:
         self.started: list[str] = []
         self.returned: set[str] = set()
         self.threads: set[str] = set()
+        self.with_history: set[str] = set()  # documents whose history was read beforehand
         self.on_fetch: Callable[[str], None] = lambda doc_hex: None
 
     def fetch_and_verify(
@@ -56,9 +58,12 @@ class WatchedFetcher:
         *,
         timeout: float | None = None,
         anchored_from: int | None = None,
+        history: DocumentHistory | None = None,
     ) -> VerifiedDocument:
         doc_hex = bytes(document).hex() if isinstance(document, bytes) else document
         with self.changed:
+            if history is not None:
+                self.with_history.add(doc_hex)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             self.started.append(doc_hex)
@@ -72,7 +77,7 @@ class WatchedFetcher:
                     self.barrier_broken = True
             self.on_fetch(doc_hex)
             return self.pipeline.fetch_and_verify(
-                document, version, timeout=timeout, anchored_from=anchored_from
+                document, version, timeout=timeout, anchored_from=anchored_from, history=history
             )
         finally:
             with self.changed:
@@ -85,12 +90,16 @@ class WatchedFetcher:
             assert self.changed.wait_for(lambda: self.returned >= set(documents), WAIT)
 
 
-def _hook_runs(listener: RegistryListener) -> list[tuple[str, str]]:
-    """(idempotency key, thread name) of every risk-engine run, in order."""
+def _hook_runs(
+    listener: RegistryListener, before: Callable[[], None] = lambda: None
+) -> list[tuple[str, str]]:
+    """(idempotency key, thread name) of every risk-engine run, in order; `before` runs
+    ahead of each."""
     runs: list[tuple[str, str]] = []
     assess = listener.engine.assess
 
     def watched(context: RiskContext) -> Assessment:
+        before()
         runs.append((context.idempotency_key, threading.current_thread().name))
         return assess(context)
 
@@ -133,31 +142,35 @@ def _acknowledged_on_chain(network: Network, start: int) -> list[str]:
 def test_a_chunk_is_fetched_concurrently_and_ends_as_fetched_one_by_one(
     network: Network, database: Callable[[str], Database]
 ) -> None:
-    """Eight good manifests, one revoked while the chunk is being fetched, one whose
-    commitment does not verify: the fetches overlap (on the fetch threads), the hooks
-    run on the listener's thread in key order, and each version ends as it would have
+    """Eight good manifests, one revoked while the chunk is being processed (after the
+    scan, before its fetch), one whose commitment does not verify: the fetches overlap
+    (on the fetch threads, with histories read beforehand), the hooks run on the
+    listener's thread in key order, and each version ends as it would have
     sequentially, acknowledged exactly once or not at all."""
     start = network.w3.eth.block_number + 1
     ids = _submit(network["KZ"], 9, seed=71)
     unverifiable = _anchor_unverifiable(network)
-    revoked = sorted(ids)[5]
+    # Two fetch workers fetch 8 versions ahead, histories read 8 at a time: the 9th
+    # version (key order) is read and fetched after the first hook ran.
+    revoked = sorted(ids)[8]
     db = database("uz-prefetch")
-    listener = make_listener(network["UZ"], db, start_block=start, fetch_workers=4)
-    fetcher = WatchedFetcher(network["UZ"].pipeline, gate=4)
+    listener = make_listener(network["UZ"], db, start_block=start, fetch_workers=2)
+    fetcher = WatchedFetcher(network["UZ"].pipeline, gate=2)
     listener.fetcher = fetcher
     kz_registry = network["KZ"].ledger.registry
 
-    def revoke_when_fetched(doc_hex: str) -> None:
-        if doc_hex == revoked:  # mined before this fetch reads the document's history
-            kz_registry.revoke(bytes.fromhex(doc_hex), 3)
+    def revoke_once() -> None:
+        if fetcher.with_history and revoked not in fetcher.started and not revocations:
+            revocations.append(kz_registry.revoke(bytes.fromhex(revoked), 3))
 
-    fetcher.on_fetch = revoke_when_fetched
-    runs = _hook_runs(listener)
+    revocations: list[object] = []
+    runs = _hook_runs(listener, before=revoke_once)
     listener.poll_once()
 
-    assert not fetcher.barrier_broken and fetcher.most_in_flight >= 4
-    assert fetcher.most_in_flight <= 4  # bounded by fetch_workers
+    assert len(revocations) == 1
+    assert not fetcher.barrier_broken and fetcher.most_in_flight == 2  # bounded by the workers
     assert all(name.startswith("cie-fetch") for name in fetcher.threads)
+    assert fetcher.with_history == {*ids, unverifiable}
     assessed = [d for d in sorted(ids) if d != revoked]  # one block: key order is id order
     assert runs == [(f"0x{d}:1", threading.current_thread().name) for d in assessed]
     assert processing_counts(db) == {
@@ -177,6 +190,15 @@ def test_a_chunk_is_fetched_concurrently_and_ends_as_fetched_one_by_one(
     listener.poll_once()  # nothing left: no fetch, no hook, no acknowledgement
     assert len(fetcher.started) == 10 and len(runs) == 8
     assert sorted(_acknowledged_on_chain(network, start)) == assessed
+
+    # The batched read gives each document the history it reads alone (acknowledgements
+    # and the revocation included), and a history is only taken for its own document.
+    uz = network["UZ"].pipeline
+    every = [bytes.fromhex(d) for d in (*ids, unverifiable)]
+    batched = ChainIndex(uz.registry).histories(every, start)
+    assert batched == {doc_id: uz.history(doc_id) for doc_id in every}
+    with pytest.raises(ValueError, match="history given"):
+        uz.fetch_and_verify(every[0], history=batched[every[1]])
 
 
 def test_an_ipfs_outage_among_concurrent_fetches_stops_the_round_at_its_version(
