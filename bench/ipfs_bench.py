@@ -5,7 +5,11 @@ the exporter adds random (encrypted-looking) payloads of 1 KiB, 64 KiB and
 1 MiB, one per request and in batches of one request each; the exporter cats
 them back (local), and the importer, connected to the exporter, cats content it
 has never seen, so every block crosses bitswap. Each payload is fresh, so no
-measurement is served from a cache of an earlier one.
+measurement is served from a cache of an earlier one. A last row adds batches
+shaped like the ledger's (500 envelopes of 4 KiB per request, as
+`ledger_client.pipeline` sends them). Batches of single-chunk payloads take the
+node's one-directory-add path (`KuboNode.add_pinned_group`); 1 MiB payloads
+are added file by file.
 
     python -m bench.ipfs_bench [--full]
 """
@@ -40,6 +44,8 @@ COUNTS = {
 }
 BATCH = {"1 KiB": 100, "64 KiB": 50, "1 MiB": 10}
 BATCH_REQUESTS = {"quick": 8, "full": 40}
+ENVELOPE_BYTES = 4 * KIB
+ENVELOPES_PER_REQUEST = 500
 CONCURRENT_CLIENTS = 8
 
 
@@ -103,6 +109,12 @@ def measure(exporter: IpfsStore, importer: IpfsStore, profile: str) -> list[Row]
             Row(f"add batch ({per_request} per request)", label, size, batched, per_request),
         ]
     rows.append(_concurrent_adds(exporter, COUNTS[profile]["1 KiB"]))
+    envelopes = [
+        _payloads(ENVELOPE_BYTES, ENVELOPES_PER_REQUEST) for _ in range(BATCH_REQUESTS[profile])
+    ]
+    batched, _ = _time_each(exporter.add_many, envelopes)
+    operation = f"add batch ({ENVELOPES_PER_REQUEST} per request, ledger envelopes)"
+    rows.append(Row(operation, "4 KiB", ENVELOPE_BYTES, batched, ENVELOPES_PER_REQUEST))
     return rows
 
 
