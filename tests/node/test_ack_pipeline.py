@@ -6,6 +6,7 @@ sends and waits)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from web3.types import TxParams, TxReceipt
 
 from ledger_client.chain import HeadSubscription, TransactionSender
 from ledger_client.contract_errors import RegistryDocumentRevoked
+from ledger_client.errors import IpfsError
 from ledger_client.records import Lane
 from ledger_client.registry import AcknowledgementItem
 from manifests.generate import DocumentGenerator
@@ -22,6 +24,7 @@ from node import listener as listener_module
 from node.db import Database
 from node.errors import InjectedFault
 from node.listener import State, processing_counts
+from node.reasons import open_shared_reasons
 from tests.node.network import Member, Network, make_listener
 
 
@@ -320,3 +323,48 @@ def test_send_acknowledgements_raises_the_first_bad_items_rule_before_sending(
     assert len(receipt["logs"]) == 2
     assert registry.acknowledgement(ids[0], 1, "UZ")[0] == Lane.GREEN
     assert registry.acknowledgement(ids[1], 1, "UZ")[0] is None
+
+
+@pytest.mark.parametrize("add_many_fails", [False, True])
+def test_a_windows_shared_reasons_go_to_ipfs_in_one_request(
+    network: Network,
+    database: Callable[[str], Database],
+    monkeypatch: pytest.MonkeyPatch,
+    add_many_fails: bool,
+) -> None:
+    """The sealed reasons of a window's versions are added in one IPFS request and each
+    digest on chain opens for the issuer; if that request fails (not an outage), each
+    version's reasons are added on their own and the window still goes as one batch."""
+    start = network.w3.eth.block_number + 1
+    ids = _submit(network["KZ"], 4, seed=41 if add_many_fails else 42)
+    uz = network["UZ"]
+    requests: list[int] = []
+    add_many = uz.ipfs.add_many
+
+    def counted(payloads: list[bytes]) -> list[str]:
+        requests.append(len(payloads))
+        if add_many_fails and len(payloads) > 1:
+            raise IpfsError("refused for the test")
+        return add_many(payloads)
+
+    monkeypatch.setattr(uz.ipfs, "add_many", counted)
+    db = database("uz-shared")
+    make_listener(uz, db, start_block=start, share_reasons_with=lambda _: True).poll_once()
+    assert requests == ([4, 1, 1, 1, 1] if add_many_fails else [4])
+    assert processing_counts(db) == {State.ACKNOWLEDGED: 4}
+    assert len({tx for _, tx in _acknowledgements_on_chain(network, start)}) == 1
+    with db.sessions() as session:
+        outcomes = {o.document_id: o for o in session.query(tables.RiskOutcome)}
+    kz = network["KZ"]
+    for doc in ids:
+        outcome = outcomes[doc]
+        reasons = open_shared_reasons(
+            kz.ipfs,
+            "KZ",
+            kz.key,
+            bytes.fromhex(doc),
+            1,
+            bytes.fromhex(outcome.reasons_commitment),
+            bytes.fromhex(outcome.reasons_digest),
+        )
+        assert reasons == json.loads(outcome.reasons)
