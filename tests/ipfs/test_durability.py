@@ -44,8 +44,20 @@ def test_a_repo_switches_between_modes_and_keeps_its_content(
             assert [store.cat(cid) for cid in cids] == payloads
             assert set(cids) <= store.pins()
             assert store.add_bytes(payloads[0]) == cids[0]
+            # A multi-file add in this mode: one group pin, its record fsynced.
+            more = [os.urandom(3000) for _ in range(4)]
+            more_cids = store.add_many(more)
         finally:
             store.close()
+    finally:
+        node.stop()
+    node = EmbeddedIpfsNode(node.repo_dir, node.api_port, node.swarm_port, node.log_file)
+    node.start()
+    try:
+        assert flatfs_sync(node.repo_dir) is False
+        with IpfsStore(node.api_address, timeout=10.0) as store:
+            assert set(cids + more_cids) <= store.pins()
+            assert [store.cat(cid) for cid in more_cids] == more
     finally:
         node.stop()
 
