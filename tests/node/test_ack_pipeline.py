@@ -281,7 +281,9 @@ def test_a_head_during_a_window_has_the_sent_acknowledgements_confirmed_first(
     db = database("uz-head-window")
     listener = make_listener(network["UZ"], db, start_block=start)
     # never started: only makes the listener treat `wake()` as a head notification
-    monkeypatch.setattr(listener, "heads", HeadSubscription("ws://127.0.0.1:9", lambda _: None))
+    monkeypatch.setattr(
+        listener, "heads", HeadSubscription("ws://127.0.0.1:9", lambda number, bloom: None)
+    )
     sender = _sender(network["UZ"])
     send = sender.sign_and_send
     late: list[str] = []
