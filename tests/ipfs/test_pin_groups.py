@@ -20,6 +20,7 @@ import ipfshttpclient
 import pytest
 
 from devnet.ipfs import EmbeddedIpfsNode
+from devnet.ipfs.kubo_node import MEMORY_SCRATCH
 from devnet.ipfs.repo import RecursivePinRecord, local_block_path
 from devnet.ipfs.unixfs_layout import CHUNK_SIZE, single_chunk_file_cid
 from devnet.processes import free_port
@@ -203,3 +204,22 @@ def test_a_group_whose_file_blocks_are_missing_fails_and_pins_nothing(tmp_path: 
     assert "file #0" in outcome["error"] and "nothing was pinned" in outcome["error"]
     assert outcome["libkubo_pins"] == [] and outcome["pins"] == {}
     assert "G" not in (repo / RecursivePinRecord.FILE_NAME).read_text()
+
+
+@pytest.mark.skipif(not MEMORY_SCRATCH.is_dir(), reason="no /dev/shm on this machine")
+def test_a_killed_node_processes_tmpfs_scratch_is_removed_at_the_next_start(
+    start_node: NodeFactory,
+) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    left = MEMORY_SCRATCH / f"cie-ipfs-{dead.pid}-leftover"
+    (left / "group-x").mkdir(parents=True)
+    (left / "group-x" / "0").write_bytes(b"a file of a request cut short")
+
+    node = start_node("member")
+
+    assert not left.exists()
+    own = list(MEMORY_SCRATCH.glob(f"cie-ipfs-{node.pid}-*"))
+    assert len(own) == 1 and own[0].is_dir()
+    node.stop()
+    assert not own[0].exists()  # removed on a clean stop
