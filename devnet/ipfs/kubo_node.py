@@ -331,11 +331,13 @@ class KuboNode:
         file as a recursive pin of its own (`RecursivePinRecord`), as Kubo's
         `ipfs add` of several files does. The caller `flush()`es before answering.
         """
+        if not contents:
+            raise ValueError("a pinned group needs at least one file")
         too_large = [index for index, data in enumerate(contents) if len(data) > CHUNK_SIZE]
-        if too_large or not contents:
+        if too_large:
             raise ValueError(
-                f"a pinned group takes 1 or more files of at most {CHUNK_SIZE} bytes "
-                f"(files {too_large} are larger)"
+                f"files {too_large} are over {CHUNK_SIZE} bytes, so not single-chunk files "
+                "a pinned group can take; add them one by one"
             )
         kubo = self._check_open()
         cids = [single_chunk_file_cid(data) for data in contents]
@@ -363,8 +365,8 @@ class KuboNode:
             index, cid = missing[0]
             raise NodeOperationError(
                 f"adding {len(contents)} files as directory {root}: the block of file #{index} "
-                f"({cid}, computed with Kubo's default layout) is not in the blockstore, nor are "
-                f"{len(missing) - 1} others; nothing was pinned"
+                f"({cid}, computed with Kubo's default layout) is not in the blockstore "
+                f"({len(missing)} of {len(contents)} files missing); nothing was pinned"
             )
         return cids
 

@@ -178,8 +178,14 @@ _MISCOMPUTED_CIDS = textwrap.dedent(
             error = ""
         except kubo_node.NodeOperationError as caught:
             error = str(caught)
+        refused = []
+        for contents in ([], [b"small", bytes(262145)]):
+            try:
+                node.add_pinned_group(contents)
+            except ValueError as caught:
+                refused.append(str(caught))
         print(json.dumps({"error": error, "libkubo_pins": node._kubo.pins(),
-                          "pins": node.pins()}))
+                          "pins": node.pins(), "refused": refused}))
     finally:
         node.close()
     """
@@ -203,6 +209,11 @@ def test_a_group_whose_file_blocks_are_missing_fails_and_pins_nothing(tmp_path: 
     assert "is not in the blockstore" in outcome["error"]
     assert "file #0" in outcome["error"] and "nothing was pinned" in outcome["error"]
     assert outcome["libkubo_pins"] == [] and outcome["pins"] == {}
+    assert outcome["refused"] == [
+        "a pinned group needs at least one file",
+        "files [1] are over 262144 bytes, so not single-chunk files a pinned group can take; "
+        "add them one by one",
+    ]
     assert "G" not in (repo / RecursivePinRecord.FILE_NAME).read_text()
 
 
