@@ -391,9 +391,10 @@ def markdown_section(profile: str = "quick") -> str:
         f"`DocumentPipeline.submit_batches` (batches of {BATCH}) while UZ's node is offline; "
         "then UZ's node (`python -m node serve`: API, listener with 0 confirmations polling "
         "every 0.5 s, reference risk engine, SQLite) starts in its own process and catches up. "
-        "The listener verifies and assesses every pending version before it sends any "
-        "acknowledgement (one transaction each), so a run cut short shows many assessed and "
-        "few acknowledged. Catch-up times run from that process's start. RSS is sampled "
+        "The listener reads the backlog 256 versions at a time: it fetches and verifies them "
+        "8 at a time on threads, runs the hooks in order, then acknowledges them in "
+        "`acknowledgeBatch` transactions of up to 64 versions. Catch-up times run from that "
+        "process's start. RSS is sampled "
         "with psutil every 0.25 s. Acknowledgements are on-chain transactions of the importer. "
         f"Measured in {result['seconds']:.0f} s.\n\n" + markdown(result)
     )

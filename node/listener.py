@@ -43,12 +43,24 @@ asked whether this economy already acknowledged that version, so a crash
 between the transaction and the state update neither loses nor repeats it.
 The salted commitment to the reasons is stored before the transaction.
 
-Acknowledgements are pipelined: a round reads the backlog `round_chunk`
-versions at a time, assesses them, then sends their acknowledgements
-`ack_window` at a time back to back (nonces from `TransactionSender`), storing
-each hash before the window's receipts are awaited. Gas estimation at sending
-catches a rule already broken (already acknowledged, revoked); a revert met only
-when mined comes back from the receipt as the same typed error.
+Acknowledgements are batched and pipelined: a round reads the backlog
+`round_chunk` versions at a time, assesses them, then acknowledges them
+`ack_window` at a time: a window goes out as `acknowledgeBatch` transactions of
+up to `ACK_BATCH` versions each, sent back to back (nonces from
+`TransactionSender`), the hash stored on every row of a transaction before the
+window's receipts are awaited. Gas estimation at sending catches a rule already
+broken (already acknowledged, revoked); a revert met only when mined comes back
+from the receipt as the same typed error. A batch is atomic, so when one of its
+versions breaks a rule (at sending or when mined) its versions are sent again
+one by one, each ending in its own state; the sealed reasons are reused.
+
+Fetching and verifying is mostly waiting on the chain and IPFS, so a chunk's
+pending versions are fetched and verified ahead of their turn, `fetch_workers`
+at a time on threads shared by the process's listeners, with their histories
+read for a slice of versions in a few requests (`ChainIndex`). The fetch threads
+only call the fetcher: state checks, fault points, hooks and every database
+write stay on the processing thread, version after version in order, so each
+version ends as if fetched at its turn.
 """
 
 from __future__ import annotations
@@ -58,26 +70,31 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import structlog
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from web3.types import BlockData, FilterParams, LogReceipt
+from web3.types import BlockData, FilterParams, LogReceipt, RPCEndpoint
 
 from ledger_client.aeo import Recognition
-from ledger_client.chain import HeadSubscription
+from ledger_client.audit.chain_index import ChainIndex
+from ledger_client.chain import HeadSubscription, may_hold_logs_of
 from ledger_client.commitment import commit
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
-from ledger_client.errors import ContractRuleError, VerificationError
+from ledger_client.errors import ChainError, ContractRuleError, VerificationError
 from ledger_client.ipfs import IpfsStore, cid_to_digest
 from ledger_client.ledger import Ledger
-from ledger_client.provenance import DocumentPayload, VerifiedDocument
+from ledger_client.provenance import DocumentHistory, DocumentPayload, VerifiedDocument
 from ledger_client.records import Lane, economy_bytes, parse_document_id
+from ledger_client.registry import AcknowledgementItem
 from manifests import PreArrivalManifest, parse_document
 from node import db as tables
 from node.db import Database
@@ -85,6 +102,7 @@ from node.errors import InjectedFault
 from node.metrics import (
     ACKNOWLEDGEMENTS_SENT,
     CHAIN_HEADS,
+    CHAIN_HEADS_SKIPPED,
     CURSOR_BLOCK,
     DOCUMENTS_PROCESSED,
     EVENTS_SEEN,
@@ -116,6 +134,13 @@ ROUND_CHUNK = 256
 """Versions a round reads, assesses and acknowledges before it reads the next ones."""
 ACK_WINDOW = 64
 """Acknowledgements sent back to back before their receipts are awaited."""
+ACK_BATCH = 64
+"""Acknowledgements per `acknowledgeBatch` transaction (about 40,500 gas each; a version
+alone goes as a single `acknowledge`)."""
+FETCH_WORKERS = 8
+"""Pending versions of a chunk fetched and verified at once (threads)."""
+HEAD_POLL_INTERVAL = 2.0
+"""Round timer (s) while the head subscription is live (see `wait_for_trigger`)."""
 
 
 class State:
@@ -139,6 +164,7 @@ class DocumentFetcher(Protocol):
         *,
         timeout: float | None = None,
         anchored_from: int | None = None,
+        history: DocumentHistory | None = None,
     ) -> VerifiedDocument: ...
 
 
@@ -158,16 +184,61 @@ class ScanReport:
 
 
 @dataclass(frozen=True)
-class _SentAcknowledgement:
+class _ReadyAcknowledgement:
+    """An assessed version with its reasons sealed and shared: what is sent."""
+
     doc_hex: str
     version: int
-    lane: Lane
-    tx_hash: HexBytes
+    item: AcknowledgementItem
     started: float
+
+
+@dataclass(frozen=True)
+class _SentAcknowledgement:
+    """One sent transaction: `acknowledgeBatch` of `acks`, or `acknowledge` of one (`single`)."""
+
+    acks: tuple[_ReadyAcknowledgement, ...]
+    tx_hash: HexBytes
+    single: bool
 
 
 def _hex(value: bytes) -> str:
     return bytes(value).hex()
+
+
+_fetch_pools: dict[int, ThreadPoolExecutor] = {}
+_fetch_pools_lock = threading.Lock()
+
+
+def _fetch_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of `workers` fetch threads, shared by its listeners.
+
+    The threads live as long as the process: the IPFS store and web3's HTTP provider
+    keep one connection per thread, so a listener rebuilt after every crash (or many
+    listeners in one test process) must not bring new threads each time.
+    """
+    with _fetch_pools_lock:
+        pool = _fetch_pools.get(workers)
+        if pool is None:
+            pool = _fetch_pools[workers] = ThreadPoolExecutor(
+                workers, thread_name_prefix=f"cie-fetch-{workers}"
+            )
+        return pool
+
+
+_Keyed = TypeVar("_Keyed", tables.Processing, tables.RiskOutcome)
+
+
+def _rows_by_key(
+    session: Session, model: type[_Keyed], keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], _Keyed]:
+    """The rows of `model` for (document, version) `keys`, 500 keys per query."""
+    found: dict[tuple[str, int], _Keyed] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        query = select(model).where(tuple_(model.document_id, model.version).in_(chunk))
+        found.update(((r.document_id, r.version), r) for r in session.scalars(query))
+    return found
 
 
 def _topic(economy: str) -> str:
@@ -195,11 +266,15 @@ class RegistryListener:
         ack_settle_seconds: float = ACK_SETTLE_SECONDS,
         round_chunk: int = ROUND_CHUNK,
         ack_window: int = ACK_WINDOW,
+        fetch_workers: int = FETCH_WORKERS,
+        head_poll_interval: float = HEAD_POLL_INTERVAL,
     ) -> None:
         if round_chunk < 1 or ack_window < 1:
             raise ValueError(
                 f"round_chunk ({round_chunk}) and ack_window ({ack_window}) must be at least 1"
             )
+        if fetch_workers < 1:
+            raise ValueError(f"fetch_workers ({fetch_workers}) must be at least 1")
         self.economy = economy
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -220,6 +295,20 @@ class RegistryListener:
         self.ack_settle_seconds = ack_settle_seconds
         self.round_chunk = round_chunk
         self.ack_window = ack_window
+        self.fetch_workers = fetch_workers
+        self.head_poll_interval = head_poll_interval
+        # Head bookkeeping, on the subscription's thread (`_on_head`): blocks that may
+        # hold registry logs and await confirmations, and the subscription whose first
+        # head was seen.
+        self._unconfirmed_heads: list[int] = []
+        self._subscription_seen = 0
+        # Fetches started ahead of their version's turn (`_assess_pending`), taken by
+        # `_fetch_for_assessment`; filled and emptied on the processing thread.
+        self._prefetched: dict[tuple[str, int], Future[VerifiedDocument]] = {}
+        # Reads the histories of the versions about to be fetched in a few requests.
+        self._histories = ChainIndex(
+            ledger.registry, settled_depth=confirmations, max_cached_blocks=65_536
+        )
         self._lock = threading.RLock()  # the worker and the API share one listener
         self._acks_checked_until = time.time() - ACK_RECHECK_SECONDS
         self._wake = threading.Event()  # set by a head notification (or by `wake()`)
@@ -363,20 +452,29 @@ class RegistryListener:
 
     def _acknowledged_on_chain(self, keys: Sequence[tuple[str, int]]) -> list[bool]:
         """Whether this economy's acknowledgement of each (document, version) is on chain;
-        one JSON-RPC batch per 500 versions."""
+        one JSON-RPC batch of `eth_call`s per 500 versions, encoded here and sent by the
+        provider itself: web3's per-call encoding and request middlewares cost more than
+        the calls."""
+        function = self.contract.functions.acknowledgement
+        types = function.signature.removeprefix(function.fn_name)[1:-1].split(",")
+        selector = keccak(text=function.signature)[:4]
         ours = economy_bytes(self.economy)
+        to = self.contract.address
         held: list[bool] = []
         for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            with self.w3.batch_requests() as batch:
-                for doc_hex, version in chunk:
-                    batch.add(
-                        self.contract.functions.acknowledgement(
-                            bytes.fromhex(doc_hex), version, ours
-                        )
-                    )
-                answers: list[Any] = list(batch.execute())
-            held += [bool(lane) for lane, _at in answers]
+            requests: list[tuple[RPCEndpoint, Any]] = []
+            for doc_hex, version in keys[start : start + 500]:
+                data = selector + abi_encode(types, [bytes.fromhex(doc_hex), version, ours])
+                call = {"to": to, "data": "0x" + data.hex()}
+                requests.append((RPCEndpoint("eth_call"), [call, "latest"]))
+            answers = self.w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
+            if not isinstance(answers, list) or len(answers) != len(requests):
+                raise ChainError(f"acknowledgement lookups refused by the endpoint: {answers}")
+            for answer in answers:  # in request order (the provider sorts them by id)
+                if "error" in answer or "result" not in answer:
+                    raise ChainError(f"acknowledgement lookup failed: {answer.get('error')}")
+                # the first word is the lane (0: not acknowledged)
+                held.append(any(HexBytes(answer["result"])[:32]))
         return held
 
     def scan_once(self) -> ScanReport:
@@ -577,11 +675,111 @@ class RegistryListener:
             return [(int(b), str(d), int(v)) for b, d, v in session.execute(query)]
 
     def _assess_pending(self, keys: Sequence[tuple[Any, str, int]]) -> None:
-        """Assess the pending versions among (anything, document, version) `keys`."""
-        for _, doc_hex, version in keys:
+        """Assess the pending versions among (anything, document, version) `keys`.
+
+        Fetching and verifying a version is mostly waiting (a log query, an IPFS cat
+        from the issuer's node), so up to `4 * fetch_workers` of the next versions are
+        fetched and verified ahead, `fetch_workers` at a time, on the shared fetch
+        threads; those only call the fetcher. The histories of each such slice of
+        versions are read here first, in a few requests (`_read_histories`), so a
+        fetch does not read its own. Everything else (the state check, the fault
+        points, hooks, every database write) happens here, one version after the
+        other in key order, as when each version was fetched at its turn: a
+        verification failure, a revocation or an outage ends the same way. Fetches not
+        taken when the round stops (an outage re-raised, a fault) are dropped.
+        """
+        pending = self._pending_versions(keys)
+        ahead = 4 * self.fetch_workers
+        started = 0
+        histories: dict[bytes, DocumentHistory] = {}
+        try:
+            for index, (doc_hex, version, _) in enumerate(pending):
+                with self._lock:
+                    while started < min(len(pending), index + ahead):
+                        if started % ahead == 0:
+                            histories = self._read_histories(pending[started : started + ahead])
+                        doc_hex_ahead, version_ahead, event_block = pending[started]
+                        self._start_fetch(
+                            doc_hex_ahead,
+                            version_ahead,
+                            event_block,
+                            histories.get(bytes.fromhex(doc_hex_ahead)),
+                        )
+                        started += 1
+                    if self._state(doc_hex, version) == State.PENDING:
+                        self._assess(doc_hex, version)
+                    dropped = self._prefetched.pop((doc_hex, version), None)
+                    if dropped is not None:  # no longer pending when its turn came
+                        dropped.cancel()
+        finally:
             with self._lock:
-                if self._state(doc_hex, version) == State.PENDING:
-                    self._assess(doc_hex, version)
+                for future in self._prefetched.values():
+                    future.cancel()
+                self._prefetched.clear()
+
+    def _pending_versions(self, keys: Sequence[tuple[Any, str, int]]) -> list[tuple[str, int, int]]:
+        """(document, version, event block) of the versions among `keys` still pending,
+        in the order of `keys`."""
+        p = tables.Processing
+        documents = list(dict.fromkeys(doc_hex for _, doc_hex, _ in keys))
+        found: dict[tuple[str, int], int] = {}
+        with self.db.sessions() as session:
+            for start in range(0, len(documents), 500):
+                found.update(
+                    ((str(d), int(v)), int(b))
+                    for d, v, b in session.execute(
+                        select(p.document_id, p.version, p.event_block).where(
+                            p.state == State.PENDING,
+                            p.document_id.in_(documents[start : start + 500]),
+                        )
+                    )
+                )
+        return [(d, v, found[(d, v)]) for _, d, v in keys if (d, v) in found]
+
+    def _read_histories(
+        self, versions: Sequence[tuple[str, int, int]]
+    ) -> dict[bytes, DocumentHistory]:
+        """The histories of (document, version, event block) `versions`, read with a few
+        requests for all of them (`ChainIndex`): version 1's event block is its
+        anchoring, so those are read from the earliest such block. A document absent
+        from the answer (or every one, if the read fails) reads its own history when
+        fetched, and meets any chain trouble there, as before."""
+        first = [(bytes.fromhex(d), b) for d, v, b in versions if v == 1]
+        later = [bytes.fromhex(d) for d, v, _ in versions if v != 1]
+        try:
+            found = (
+                self._histories.histories([d for d, _ in first], min(b for _, b in first))
+                if first
+                else {}
+            )
+            if later:
+                found.update(self._histories.histories(later))
+        except Exception as exc:
+            log.warning("listener.history_read_failed", versions=len(versions), error=str(exc))
+            return {}
+        return found
+
+    def _start_fetch(
+        self, doc_hex: str, version: int, event_block: int, history: DocumentHistory | None
+    ) -> None:
+        """Fetch and verify a pending version on a fetch thread (`_fetch_for_assessment`
+        takes the result). Version 1's event block is its anchoring block."""
+        anchored_from = event_block if version == 1 else None
+        self._prefetched[(doc_hex, version)] = _fetch_pool(self.fetch_workers).submit(
+            self._fetch, bytes.fromhex(doc_hex), version, anchored_from, history
+        )
+
+    def _fetch(
+        self,
+        doc_id: bytes,
+        version: int,
+        anchored_from: int | None,
+        history: DocumentHistory | None = None,
+    ) -> VerifiedDocument:
+        with PROCESSING_SECONDS.labels("fetch_verify").time():
+            return self.fetcher.fetch_and_verify(
+                doc_id, version, anchored_from=anchored_from, history=history
+            )
 
     def _catch_up(self) -> None:
         """A new head arrived while acknowledgements are being sent: scan now and assess
@@ -631,20 +829,41 @@ class RegistryListener:
         self.heads.start()
         return self.heads
 
-    def _on_head(self, block_number: int) -> None:
+    def _on_head(self, block_number: int, logs_bloom: bytes | None = None) -> None:
+        """Wake a round once a block that may hold a registry log (its logs bloom says so,
+        or it came without one) has `confirmations` blocks on top; the first head of every
+        subscription counts as such a block (heads announced while it was down are not
+        replayed). Other heads start no round: an empty block has nothing to scan, and a
+        round costs each node two JSON-RPC round trips and a database commit."""
         CHAIN_HEADS.inc()
-        self._wake.set()
+        heads = self.heads
+        first = heads is not None and heads.subscriptions != self._subscription_seen
+        if heads is not None:
+            self._subscription_seen = heads.subscriptions
+        if first or logs_bloom is None or may_hold_logs_of(logs_bloom, self.contract.address):
+            self._unconfirmed_heads.append(block_number)
+        confirmed = block_number - self.confirmations
+        if self._unconfirmed_heads and min(self._unconfirmed_heads) <= confirmed:
+            self._unconfirmed_heads = [n for n in self._unconfirmed_heads if n > confirmed]
+            self._wake.set()
+        else:
+            CHAIN_HEADS_SKIPPED.inc()
 
     def wake(self) -> None:
         """Start the next round now (as a head notification would)."""
         self._wake.set()
 
     def wait_for_trigger(self, stop: threading.Event, interval: float) -> str:
-        """Block until a head arrives ("head"), `interval` passes ("timer") or `stop` is set
-        ("stop"). Heads that arrived during the previous round start the next one at once."""
-        deadline = time.monotonic() + interval
+        """Block until a head wakes a round ("head"), the timer runs out ("timer") or `stop`
+        is set ("stop"). Heads that arrived during the previous round start the next one at
+        once. The timer is `interval`, or `head_poll_interval` if longer while the head
+        subscription is live (heads then start every round with something to scan; the
+        timer only retries what a round left for later)."""
+        started = time.monotonic()
         while not stop.is_set():
-            remaining = deadline - time.monotonic()
+            live = self.heads is not None and self.heads.connected.is_set()
+            timer = max(interval, self.head_poll_interval) if live else interval
+            remaining = started + timer - time.monotonic()
             if remaining <= 0:
                 return "timer"
             if self._wake.wait(min(remaining, 0.2)):
@@ -739,22 +958,25 @@ class RegistryListener:
 
         Returns the verified document, or the state the version ended in instead:
         VERIFICATION_FAILED (recorded, counted, logged; no hook ever sees it), REVOKED,
-        or the retry state after a transient IPFS or chain failure.
+        or the retry state after a transient IPFS or chain failure. A fetch started
+        ahead by `_assess_pending` is taken (its outcome, exception included, is handled
+        exactly as a fetch made here).
         """
         doc_id = bytes.fromhex(doc_hex)
-        # Version 1 was scanned from its DocumentAnchored event: the history's log
-        # query can start at that block instead of the registry's first.
+        self.fault("process.before_fetch")
+        prefetched = self._prefetched.pop((doc_hex, version), None)
         anchored_from = None
-        if version == 1:
+        if prefetched is None and version == 1:
+            # Version 1 was scanned from its DocumentAnchored event: the history's log
+            # query can start at that block instead of the registry's first.
             with self.db.sessions() as session:
                 row = session.get(tables.Processing, (doc_hex, version))
                 anchored_from = row.event_block if row is not None else None
-        self.fault("process.before_fetch")
         try:
-            with PROCESSING_SECONDS.labels("fetch_verify").time():
-                verified = self.fetcher.fetch_and_verify(
-                    doc_id, version, anchored_from=anchored_from
-                )
+            if prefetched is not None:
+                verified = prefetched.result()
+            else:
+                verified = self._fetch(doc_id, version, anchored_from)
         except VerificationError as exc:
             check = str(getattr(exc, "check", "") or str(exc).split(":", 1)[0])
             with self.db.transaction() as session:
@@ -921,14 +1143,22 @@ class RegistryListener:
     # ------------------------------------------------------------ acknowledging
 
     def _mark_acknowledged(self, doc_hex: str, version: int, tx_hash: str | None) -> str:
-        with self.db.transaction() as session:
-            row = session.get(tables.Processing, (doc_hex, version))
-            assert row is not None
-            if row.state != State.ACKNOWLEDGED:
-                row.state = State.ACKNOWLEDGED
-                row.ack_tx_hash = tx_hash
-                DOCUMENTS_PROCESSED.labels(State.ACKNOWLEDGED).inc()
+        self._mark_all_acknowledged([(doc_hex, version)], tx_hash)
         return State.ACKNOWLEDGED
+
+    def _mark_all_acknowledged(self, keys: Sequence[tuple[str, int]], tx_hash: str | None) -> None:
+        """Record versions as acknowledged (by `tx_hash`, None if found on chain), in one
+        database transaction."""
+        if not keys:
+            return
+        with self.db.transaction() as session:
+            rows = _rows_by_key(session, tables.Processing, keys)
+            for key in keys:
+                row = rows[key]
+                if row.state != State.ACKNOWLEDGED:
+                    row.state = State.ACKNOWLEDGED
+                    row.ack_tx_hash = tx_hash
+                    DOCUMENTS_PROCESSED.labels(State.ACKNOWLEDGED).inc()
 
     def _acknowledge(self, doc_hex: str, version: int) -> str:
         """Acknowledge one assessed version and wait for it; returns its state."""
@@ -937,11 +1167,12 @@ class RegistryListener:
 
     def _acknowledge_assessed(self, keys: Sequence[tuple[str, int]], *, serve_heads: bool) -> None:
         """Acknowledge the assessed versions among `keys`, `ack_window` at a time: the
-        window's transactions are sent back to back, each hash stored on its row (still
-        `assessed`) before any receipt is awaited, then the receipts are awaited in
-        order. A crash in between leaves rows with a hash and no confirmation; the
-        chain check before sending settles them (mined: acknowledged; not: sent again,
-        and a duplicate reverts with RegistryAlreadyAcknowledged)."""
+        window's transactions (`ACK_BATCH` versions each) are sent back to back, each
+        hash stored on its rows (still `assessed`) before any receipt is awaited, then
+        the receipts are awaited in order. A crash in between leaves rows with a hash
+        and no confirmation; the chain check before sending settles them (mined:
+        acknowledged; not: sent again, and a duplicate reverts with
+        RegistryAlreadyAcknowledged)."""
         for start in range(0, len(keys), self.ack_window):
             window = keys[start : start + self.ack_window]
             with self._lock:  # a manual acknowledgement waits for the window, not between
@@ -952,12 +1183,8 @@ class RegistryListener:
         what was sent confirmed, then is scanned and assessed (`_catch_up`), so neither
         its hooks nor the sent acknowledgements wait for the rest of the window."""
         with self.db.sessions() as session:
-            assessed = [
-                key
-                for key in keys
-                if (row := session.get(tables.Processing, key)) is not None
-                and row.state == State.ASSESSED
-            ]
+            rows = _rows_by_key(session, tables.Processing, keys)
+            assessed = [k for k in keys if k in rows and rows[k].state == State.ASSESSED]
         if not assessed:
             return
         try:  # one round trip: already acknowledged (before a crash, by another worker)?
@@ -966,41 +1193,131 @@ class RegistryListener:
             for doc_hex, version in assessed:  # an outage re-raises at the first one
                 self._retry_later(doc_hex, version, exc)
             return
+        held = [key for key, on in zip(assessed, on_chain, strict=True) if on]
+        self._mark_all_acknowledged(held, None)
+        unsent = [key for key, on in zip(assessed, on_chain, strict=True) if not on]
         sent: list[_SentAcknowledgement] = []
-        for (doc_hex, version), held in zip(assessed, on_chain, strict=True):
-            if held:
-                self._mark_acknowledged(doc_hex, version, None)
-                continue
+        for start in range(0, len(unsent), ACK_BATCH):
             if serve_heads and self._head_waiting():
                 self._confirm_window(sent)
                 sent = []
                 self._catch_up()
-            one = self._send_one(doc_hex, version)
-            if one is not None:
-                sent.append(one)
+            sent += self._send_batch(self._ready_all(unsent[start : start + ACK_BATCH]))
         self._confirm_window(sent)
 
-    def _send_one(self, doc_hex: str, version: int) -> _SentAcknowledgement | None:
-        """Seal the reasons, send the acknowledgement and store its hash and the reasons'
-        digest (state stays `assessed`); None when it ended otherwise (see `_rejected`)."""
+    def _ready_all(self, keys: Sequence[tuple[str, int]]) -> list[_ReadyAcknowledgement]:
+        """`_ready` for several versions at once: their rows read in one query, members'
+        keys read once, and the sealed reasons of all of them added to IPFS in one
+        request. If sealing or adding fails, each version is readied alone and meets its
+        own error (an outage stops the round at the first)."""
+        if len(keys) <= 1:
+            return [r for key in keys if (r := self._ready(*key)) is not None]
+        started = time.perf_counter()
+        with self.db.sessions() as session:
+            rows = _rows_by_key(session, tables.Processing, keys)
+            outcomes = _rows_by_key(session, tables.RiskOutcome, keys)
+        envelopes: dict[tuple[str, int], bytes] = {}
+        try:
+            keys_of: dict[str, RecipientKey] = {}
+            for key in keys:
+                envelope = self._seal_reasons(
+                    bytes.fromhex(key[0]), key[1], rows[key].issuer, outcomes[key], keys_of
+                )
+                if envelope is not None:
+                    envelopes[key] = envelope
+            cids = self.ipfs.add_many(list(envelopes.values())) if self.ipfs and envelopes else []
+        except InjectedFault:
+            raise
+        except Exception as exc:
+            log.info("listener.reasons_batch_failed", versions=len(keys), error=str(exc))
+            return [r for key in keys if (r := self._ready(*key)) is not None]
+        digests = {key: cid_to_digest(cid) for key, cid in zip(envelopes, cids, strict=True)}
+        return [
+            self._ready_item(rows[key], outcomes[key], digests.get(key, ZERO32), started)
+            for key in keys
+        ]
+
+    def _ready(self, doc_hex: str, version: int) -> _ReadyAcknowledgement | None:
+        """Seal and share the reasons of an assessed version; None when it ended otherwise."""
         doc_id = bytes.fromhex(doc_hex)
         started = time.perf_counter()
         with self.db.sessions() as session:
             outcome = session.get(tables.RiskOutcome, (doc_hex, version))
             row = session.get(tables.Processing, (doc_hex, version))
         assert outcome is not None and row is not None
-        lane = Lane(outcome.lane)
         try:
             digest = self._share_reasons(doc_id, version, row.issuer, outcome)
+        except ContractRuleError as exc:
+            self._rejected(doc_hex, version, exc)
+            return None
+        except InjectedFault:
+            raise
+        except Exception as exc:
+            self._retry_later(doc_hex, version, exc)
+            return None
+        return self._ready_item(row, outcome, digest, started)
+
+    @staticmethod
+    def _ready_item(
+        row: tables.Processing, outcome: tables.RiskOutcome, digest: bytes, started: float
+    ) -> _ReadyAcknowledgement:
+        item = AcknowledgementItem(
+            bytes.fromhex(row.document_id),
+            row.version,
+            Lane(outcome.lane),
+            bytes.fromhex(outcome.reasons_commitment),
+            digest,
+            # the scanned anchoring: its receipt gives the proof without a log search
+            anchored_in=bytes.fromhex(row.event_tx_hash) if row.version == 1 else None,
+        )
+        return _ReadyAcknowledgement(row.document_id, row.version, item, started)
+
+    def _send_batch(self, ready: Sequence[_ReadyAcknowledgement]) -> list[_SentAcknowledgement]:
+        """Send `ready` as one acknowledgeBatch and store its hash on every row (states
+        stay `assessed`). If the chain refuses the batch (one version breaks a rule), or
+        it cannot be built or sent, the versions go one by one (`_send_one`) instead."""
+        if len(ready) <= 1:
+            return self._send_each(ready)
+        self.fault("process.before_ack")
+        try:
+            tx_hash = self.registry.send_acknowledgements([r.item for r in ready])
+        except ContractRuleError as exc:  # (a PermissionError: before the outages)
+            log.info("listener.batch_refused", versions=len(ready), error=str(exc))
+            return self._send_each(ready)
+        except InjectedFault:
+            raise
+        except OSError as exc:  # an outage: noted on the first version, the round stops
+            self._retry_later(ready[0].doc_hex, ready[0].version, exc)
+            raise
+        except Exception as exc:  # not sendable as a batch: each version meets its own error
+            log.info("listener.batch_refused", versions=len(ready), error=str(exc))
+            return self._send_each(ready)
+        keys = [(r.doc_hex, r.version) for r in ready]
+        with self.db.transaction() as session:
+            outcomes = _rows_by_key(session, tables.RiskOutcome, keys)
+            rows = _rows_by_key(session, tables.Processing, keys)
+            for r, key in zip(ready, keys, strict=True):
+                outcomes[key].reasons_digest = r.item.reasons_digest.hex()
+                rows[key].ack_tx_hash = _hex(tx_hash)
+        self.fault("process.ack_sent")
+        return [_SentAcknowledgement(tuple(ready), tx_hash, single=False)]
+
+    def _send_each(self, ready: Sequence[_ReadyAcknowledgement]) -> list[_SentAcknowledgement]:
+        return [sent for r in ready if (sent := self._send_one(r)) is not None]
+
+    def _send_one(self, ready: _ReadyAcknowledgement) -> _SentAcknowledgement | None:
+        """Send one acknowledgement and store its hash and the reasons' digest (state
+        stays `assessed`); None when it ended otherwise (see `_rejected`)."""
+        doc_hex, version, item = ready.doc_hex, ready.version, ready.item
+        try:
             self.fault("process.before_ack")
             tx_hash = self.registry.send_acknowledgement(
-                doc_id,
+                item.doc_id,
                 version,
-                lane,
-                bytes.fromhex(outcome.reasons_commitment),
-                digest,
-                # the scanned anchoring: its receipt gives the proof without a log search
-                anchored_in=bytes.fromhex(row.event_tx_hash) if version == 1 else None,
+                item.lane,
+                item.reasons_commitment,
+                item.reasons_digest,
+                anchored_in=item.anchored_in,
             )
         except ContractRuleError as exc:
             self._rejected(doc_hex, version, exc)
@@ -1014,29 +1331,42 @@ class RegistryListener:
             stored = session.get(tables.RiskOutcome, (doc_hex, version))
             sending = session.get(tables.Processing, (doc_hex, version))
             assert stored is not None and sending is not None
-            stored.reasons_digest = digest.hex()
+            stored.reasons_digest = item.reasons_digest.hex()
             sending.ack_tx_hash = _hex(tx_hash)
         self.fault("process.ack_sent")
-        return _SentAcknowledgement(doc_hex, version, lane, tx_hash, started)
+        return _SentAcknowledgement((ready,), tx_hash, single=True)
 
     def _confirm_window(self, sent: Sequence[_SentAcknowledgement]) -> None:
-        for ack in sent:
+        """Await the receipts in order. A batch that reverted when mined recorded
+        nothing: its versions are sent again one by one, then confirmed."""
+        refused: list[_ReadyAcknowledgement] = []
+        for tx in sent:
             try:
-                receipt = self.registry.confirm(ack.tx_hash)
+                receipt = self.registry.confirm(tx.tx_hash)
             except ContractRuleError as exc:  # reverted when mined (status 0)
-                self._rejected(ack.doc_hex, ack.version, exc)
+                if tx.single:
+                    self._rejected(tx.acks[0].doc_hex, tx.acks[0].version, exc)
+                else:
+                    log.info("listener.batch_reverted", versions=len(tx.acks), error=str(exc))
+                    refused += tx.acks
                 continue
             except InjectedFault:
                 raise
             except Exception as exc:
-                self._retry_later(ack.doc_hex, ack.version, exc)
+                for ack in tx.acks:  # an outage re-raises at the first one
+                    self._retry_later(ack.doc_hex, ack.version, exc)
                 continue
             self.fault("process.after_ack")
-            ACKNOWLEDGEMENTS_SENT.labels(ack.lane.name).inc()
-            PROCESSING_SECONDS.labels("acknowledge").observe(time.perf_counter() - ack.started)
-            self._mark_acknowledged(
-                ack.doc_hex, ack.version, _hex(HexBytes(receipt["transactionHash"]))
+            now = time.perf_counter()
+            for ack in tx.acks:
+                ACKNOWLEDGEMENTS_SENT.labels(ack.item.lane.name).inc()
+                PROCESSING_SECONDS.labels("acknowledge").observe(now - ack.started)
+            self._mark_all_acknowledged(
+                [(ack.doc_hex, ack.version) for ack in tx.acks],
+                _hex(HexBytes(receipt["transactionHash"])),
             )
+        if refused:
+            self._confirm_window(self._send_each(refused))
 
     def _rejected(self, doc_hex: str, version: int, exc: ContractRuleError) -> str:
         """The chain refused the acknowledgement (when gas was estimated or when mined)."""
@@ -1057,19 +1387,36 @@ class RegistryListener:
     def _share_reasons(
         self, doc_id: bytes, version: int, issuer: str, outcome: tables.RiskOutcome
     ) -> bytes:
-        """Seal the reasons (with their salts) for the issuer and us; 0 when policy says no."""
-        if self.ipfs is None or not self.share_reasons_with(issuer):
+        """Seal the reasons (with their salts) for the issuer and us and add them to IPFS;
+        returns their digest, 0 when policy says no."""
+        envelope = self._seal_reasons(doc_id, version, issuer, outcome, {})
+        if envelope is None or self.ipfs is None:
             return ZERO32
+        return cid_to_digest(self.ipfs.add_bytes(envelope))
+
+    def _seal_reasons(
+        self,
+        doc_id: bytes,
+        version: int,
+        issuer: str,
+        outcome: tables.RiskOutcome,
+        keys_of: dict[str, RecipientKey],
+    ) -> bytes | None:
+        """The reasons' envelope for the issuer and us; None when policy says no.
+        `keys_of` caches members' current encryption keys (filled here)."""
+        if self.ipfs is None or not self.share_reasons_with(issuer):
+            return None
         recipients = {}
         for economy in {issuer, self.economy}:
-            info = self.ledger.consortium.member(economy)
-            recipients[economy] = RecipientKey(info.encryption_key, info.key_version)
+            if economy not in keys_of:
+                info = self.ledger.consortium.member(economy)
+                keys_of[economy] = RecipientKey(info.encryption_key, info.key_version)
+            recipients[economy] = keys_of[economy]
         salts = {k: bytes.fromhex(v) for k, v in json.loads(outcome.reasons_salt).items()}
         payload = DocumentPayload(
             REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION, json.loads(outcome.reasons), salts
         )
-        envelope = seal(payload.to_bytes(), recipients, EnvelopeContext(doc_id, version))
-        return cid_to_digest(self.ipfs.add_bytes(envelope))
+        return seal(payload.to_bytes(), recipients, EnvelopeContext(doc_id, version))
 
 
 def processing_counts(db: Database) -> dict[str, int]:
