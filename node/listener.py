@@ -65,6 +65,7 @@ version ends as if fetched at its turn.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -84,7 +85,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import BlockData, FilterParams, LogReceipt, RPCEndpoint
 
-from ledger_client.aeo import Recognition
+from ledger_client.aeo import Recognition, operator_id_of
 from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.chain import HeadSubscription, may_hold_logs_of
 from ledger_client.commitment import commit
@@ -305,6 +306,10 @@ class RegistryListener:
         # Fetches started ahead of their version's turn (`_assess_pending`), taken by
         # `_fetch_for_assessment`; filled and emptied on the processing thread.
         self._prefetched: dict[tuple[str, int], Future[VerifiedDocument]] = {}
+        # The trader's AEO recognition, read on the fetch thread after a prefetched
+        # version verified (a chain read the reference hooks would make in turn),
+        # taken by `_context`: (document, version) -> ((economy, operator id), answer).
+        self._recognitions: dict[tuple[str, int], tuple[tuple[str, bytes], Recognition]] = {}
         # Reads the histories of the versions about to be fetched in a few requests.
         self._histories = ChainIndex(
             ledger.registry, settled_depth=confirmations, max_cached_blocks=65_536
@@ -716,6 +721,7 @@ class RegistryListener:
                 for future in self._prefetched.values():
                     future.cancel()
                 self._prefetched.clear()
+                self._recognitions.clear()
 
     def _pending_versions(self, keys: Sequence[tuple[Any, str, int]]) -> list[tuple[str, int, int]]:
         """(document, version, event block) of the versions among `keys` still pending,
@@ -777,9 +783,16 @@ class RegistryListener:
         history: DocumentHistory | None = None,
     ) -> VerifiedDocument:
         with PROCESSING_SECONDS.labels("fetch_verify").time():
-            return self.fetcher.fetch_and_verify(
+            verified = self.fetcher.fetch_and_verify(
                 doc_id, version, anchored_from=anchored_from, history=history
             )
+        aeo_id = verified.document.trader_aeo_id
+        if aeo_id:  # read ahead; on failure the hooks' own lookup meets the trouble
+            with contextlib.suppress(Exception):
+                key = (aeo_id[:2], operator_id_of(aeo_id))
+                answer = self.ledger.aeo.recognition(*key, self.economy)
+                self._recognitions[(doc_id.hex(), version)] = (key, answer)
+        return verified
 
     def _catch_up(self) -> None:
         """A new head arrived while acknowledgements are being sent: scan now and assess
@@ -1090,7 +1103,11 @@ class RegistryListener:
             )
 
     def _context(self, doc_id: bytes, version: int, verified: VerifiedDocument) -> RiskContext:
+        read_ahead = self._recognitions.pop((doc_id.hex(), version), None)
+
         def recognition(operator_economy: str, operator_id: bytes) -> Recognition:
+            if read_ahead is not None and read_ahead[0] == (operator_economy, operator_id):
+                return read_ahead[1]
             return self.ledger.aeo.recognition(operator_economy, operator_id, self.economy)
 
         def history(subheading: str, origin: str, currency: str) -> list[float]:

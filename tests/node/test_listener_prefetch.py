@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from devnet.ipfs import connect_nodes
+from ledger_client.aeo import Recognition, operator_id_of
 from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.commitment import commit
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
@@ -251,3 +252,47 @@ def test_fetch_workers_must_be_positive(
 ) -> None:
     with pytest.raises(ValueError, match="fetch_workers"):
         make_listener(network["UZ"], database("uz-no-workers"), fetch_workers=0)
+
+
+def test_the_traders_aeo_recognition_is_read_ahead_on_the_fetch_threads(
+    network: Network, database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recognition of a document's trader AEO, which the reference hooks ask the
+    chain for, is read on the fetch threads after the version verified; the hooks get
+    that answer (the chain's), and only a lookup of another operator goes to the chain."""
+    start = network.w3.eth.block_number + 1
+    generator = DocumentGenerator(83)
+    documents = [generator.manifest(origin="KZ", destination="UZ") for _ in range(12)]
+    traders = {d.trader_aeo_id for d in documents if d.trader_aeo_id}
+    assert traders  # the seed gives some documents an AEO trader
+    network["KZ"].pipeline.submit_batch(documents)
+    listener = make_listener(network["UZ"], database("uz-aeo-ahead"), start_block=start)
+    aeo = listener.ledger.aeo
+    live = aeo.recognition
+    calls: list[tuple[str, str, bytes]] = []
+
+    def watched(economy: str, operator: bytes, importing: str) -> Recognition:
+        calls.append((threading.current_thread().name, economy, operator))
+        return live(economy, operator, importing)
+
+    monkeypatch.setattr(aeo, "recognition", watched)
+    told: dict[str, Recognition] = {}
+    other = ("KZ", operator_id_of("KZAEO-NOT-IN-ANY-DOCUMENT"))
+    assess = listener.engine.assess
+
+    def hooks(context: RiskContext) -> Assessment:
+        trader = context.document.trader_aeo_id
+        if trader:
+            told[trader] = context.recognition(trader[:2], operator_id_of(trader))
+            context.recognition(*other)  # not read ahead: asks the chain
+        return assess(context)
+
+    listener.engine.assess = hooks  # type: ignore[method-assign]
+    listener.poll_once()
+
+    assert processing_counts(listener.db) == {State.ACKNOWLEDGED: len(documents)}
+    read_ahead = [(e, o) for name, e, o in calls if name.startswith("cie-fetch")]
+    assert sorted(read_ahead) == sorted((t[:2], operator_id_of(t)) for t in traders)
+    on_listener = [(e, o) for name, e, o in calls if not name.startswith("cie-fetch")]
+    assert on_listener == [other] * sum(1 for d in documents if d.trader_aeo_id)
+    assert told == {t: live(t[:2], operator_id_of(t), "UZ") for t in traders}
