@@ -385,7 +385,8 @@ def markdown(result: dict[str, Any]) -> str:
 def markdown_section(profile: str = "quick") -> str:
     result = run(profile)
     return (
-        "Command: `python -m bench --only scaling` (module `bench.scaling_bench`): per N, a "
+        f"Command: `python -m bench{' --full' if profile == 'full' else ''} --only scaling` "
+        "(module `bench.scaling_bench`): per N, a "
         "fresh anvil (devnet mixed mining), two embedded IPFS nodes and a consortium of every "
         "sample economy; KZ submits N documents destined to UZ with "
         f"`DocumentPipeline.submit_batches` (batches of {BATCH}) while UZ's node is offline; "
