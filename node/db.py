@@ -32,6 +32,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -147,7 +148,11 @@ class Acknowledgement(Base):
 
 class ValueHistory(Base):
     __tablename__ = "value_history"
-    __table_args__ = (UniqueConstraint("document_id", "version", "item", name="uq_value_item"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "version", "item", name="uq_value_item"),
+        # the risk hooks' lookup: the newest values of one subheading, origin, currency
+        Index("value_history_recent", "hs_subheading", "origin", "currency", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     hs_subheading: Mapped[str] = mapped_column(String(6), index=True)

@@ -1111,15 +1111,21 @@ class RegistryListener:
             return self.ledger.aeo.recognition(operator_economy, operator_id, self.economy)
 
         def history(subheading: str, origin: str, currency: str) -> list[float]:
+            # The newest `value_history_window` (index value_history_recent): the whole
+            # history would make each lookup, and catch-up, grow with it.
+            v = tables.ValueHistory
             with self.db.sessions() as session:
                 return list(
                     session.scalars(
-                        select(tables.ValueHistory.unit_value).where(
-                            tables.ValueHistory.hs_subheading == subheading,
-                            tables.ValueHistory.origin == origin,
-                            tables.ValueHistory.currency == currency,
-                            tables.ValueHistory.document_id != doc_id.hex(),
+                        select(v.unit_value)
+                        .where(
+                            v.hs_subheading == subheading,
+                            v.origin == origin,
+                            v.currency == currency,
+                            v.document_id != doc_id.hex(),
                         )
+                        .order_by(v.id.desc())
+                        .limit(self.engine.rules.value_history_window)
                     )
                 )
 

@@ -34,6 +34,15 @@ class RiskRules(BaseModel):
     )
     value_deviation_factor: Annotated[float, Field(gt=1)] = 3.0
     value_history_minimum: Annotated[int, Field(ge=1)] = 5
+    value_history_window: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="unit values compared with: the most recent this many of the same HS "
+            "subheading, origin and currency (a rolling median; the lookup stays constant per "
+            "document however long the history grows)",
+        ),
+    ] = 500
     yellow_score: float = 30.0
     red_score: float = 60.0
 

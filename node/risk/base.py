@@ -61,7 +61,8 @@ class RiskContext:
     recognition: Callable[[str, bytes], Recognition]
     """(operator economy, operator id) -> recognition by this economy."""
     unit_values: Callable[[str, str, str], Sequence[float]]
-    """(HS subheading, origin economy, currency) -> unit values seen before."""
+    """(HS subheading, origin economy, currency) -> unit values seen before: the most
+    recent `RiskRules.value_history_window` of them."""
     linked_manifest: Callable[[str, str], PreArrivalManifest | None]
     """(issuer economy, reference) -> a verified manifest this node holds."""
     checkpoints: Sequence[Checkpoint] = field(default_factory=tuple)

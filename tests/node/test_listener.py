@@ -160,3 +160,39 @@ def test_unverifiable_document_is_recorded_and_alerted_and_no_hook_runs(
     assert f"0x{doc_id.hex()}:1" not in calls
     assert VERIFICATION_FAILURES.labels("commitment")._value.get() == before + 1
     assert uz.ledger.registry.acknowledgement(doc_id, 1, "UZ")[0] is None
+
+
+def test_the_hooks_see_the_newest_unit_values_of_a_subheading_up_to_the_window(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """The value-history lookup returns the most recent `value_history_window` values
+    (newest first), so it costs the same however long the history grows."""
+    kz, uz = network["KZ"], network["UZ"]
+    receipt = kz.pipeline.submit(generate_manifest(7070, origin="KZ", destination="UZ"))
+    doc_id = bytes.fromhex(receipt.document_id.removeprefix("0x"))
+    verified = uz.pipeline.fetch_and_verify(doc_id, 1)
+    db = database("uz-value-window")
+    listener = make_listener(uz, db)
+    listener.engine.rules.value_history_window = 4
+    with db.transaction() as session:
+        for n in range(10):  # ids ascend with n: 0.0 is the oldest, 9.0 the newest
+            session.add(
+                tables.ValueHistory(
+                    hs_subheading="090111", origin="KZ", currency="USD", unit_value=float(n),
+                    document_id=f"{n:064x}", version=1, item=0,
+                )
+            )  # fmt: skip
+        session.add(
+            tables.ValueHistory(
+                hs_subheading="090111",
+                origin="KZ",
+                currency="USD",
+                unit_value=99.0,
+                document_id=doc_id.hex(),
+                version=1,
+                item=0,
+            )
+        )  # fmt: skip: the document's own value is never compared with itself
+    context = listener._context(doc_id, 1, verified)
+    assert list(context.unit_values("090111", "KZ", "USD")) == [9.0, 8.0, 7.0, 6.0]
+    assert list(context.unit_values("090111", "KZ", "EUR")) == []
