@@ -87,6 +87,8 @@ class ChainEvent(Base):
 
 class Processing(Base):
     __tablename__ = "processing"
+    # the risk hooks' lookup of a linked manifest by its issuer's reference
+    __table_args__ = (Index("processing_issuer_reference", "issuer", "reference"),)
 
     document_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)

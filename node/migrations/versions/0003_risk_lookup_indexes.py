@@ -1,5 +1,6 @@
-"""value_history: index (hs_subheading, origin, currency, id) for the risk hooks' lookup
-of the newest unit values (`RiskRules.value_history_window`)
+"""Indexes for the risk hooks' lookups, which otherwise grow with the history:
+value_history (hs_subheading, origin, currency, id) for the newest unit values
+(`RiskRules.value_history_window`), processing (issuer, reference) for a linked manifest
 
 Revision ID: 0003
 Revises: 0002
@@ -24,7 +25,9 @@ def upgrade() -> None:
         "value_history",
         ["hs_subheading", "origin", "currency", "id"],
     )
+    op.create_index("processing_issuer_reference", "processing", ["issuer", "reference"])
 
 
 def downgrade() -> None:
+    op.drop_index("processing_issuer_reference", table_name="processing")
     op.drop_index("value_history_recent", table_name="value_history")
