@@ -11,17 +11,13 @@ from web3 import Web3
 from devnet.anvil import AnvilChain
 from devnet.processes import free_port
 from node.db import Database
-from tests.node.network import Network, build_network
+from tests.node.network import Network, running_network
 
 
 @pytest.fixture(scope="module")
 def network(w3: Web3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    net, nodes = build_network(w3, tmp_path_factory.mktemp("node-net"))
-    yield net
-    for member in net.members.values():
-        member.ipfs.close()
-    for node in nodes:
-        node.stop()
+    with running_network(w3, tmp_path_factory.mktemp("node-net")) as net:
+        yield net
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ never written outside pytest's temporary directories.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,21 @@ def build_network(
         pipeline = DocumentPipeline(ledger, ipfs, keys[e], outbox, fetch_timeout=10.0)
         members[e] = Member(e, keys[e], ledger, node, ipfs, pipeline)
     return Network(w3, deployment, members), nodes
+
+
+@contextmanager
+def running_network(
+    w3: Web3, directory: Path, economies: tuple[str, ...] = ECONOMIES
+) -> Iterator[Network]:
+    """`build_network`, closed on exit: the members' IPFS clients, then the IPFS nodes."""
+    net, nodes = build_network(w3, directory, economies)
+    try:
+        yield net
+    finally:
+        for member in net.members.values():
+            member.ipfs.close()
+        for node in nodes:
+            node.stop()
 
 
 def make_listener(

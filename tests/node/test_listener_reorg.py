@@ -18,20 +18,16 @@ from node import db as tables
 from node.db import Database
 from node.listener import State, processing_counts
 from node.metrics import REORGS
-from tests.node.network import Network, build_network, make_listener
+from tests.node.network import Network, make_listener, running_network
 
 
 @pytest.fixture(scope="module")
 def chain(own_anvil: AnvilChain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     w3 = connect(own_anvil.rpc_url)
-    net, nodes = build_network(w3, tmp_path_factory.mktemp("reorg"), ("KZ", "UZ"))
-    w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
-    yield net
-    for member in net.members.values():
-        member.ipfs.close()
-    for node in nodes:
-        node.stop()
+    with running_network(w3, tmp_path_factory.mktemp("reorg"), ("KZ", "UZ")) as net:
+        w3.provider.make_request("evm_setIntervalMining", [0])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        yield net
 
 
 def _rpc(net: Network, method: str, *params: object) -> object:

@@ -18,18 +18,14 @@ from web3.types import LogReceipt
 
 from ledger_client.outbox import OutboxSummary
 from node.db import Base
-from tests.node.network import Network, build_network
+from tests.node.network import Network, running_network
 from tests.node.test_api import NodeClient, _runtime
 
 
 @pytest.fixture(scope="package")
 def network(w3: Web3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    net, nodes = build_network(w3, tmp_path_factory.mktemp("reliability-net"))
-    yield net
-    for member in net.members.values():
-        member.ipfs.close()
-    for node in nodes:
-        node.stop()
+    with running_network(w3, tmp_path_factory.mktemp("reliability-net")) as net:
+        yield net
 
 
 @pytest.fixture(scope="package")

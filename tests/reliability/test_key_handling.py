@@ -27,17 +27,13 @@ from manifests import PreArrivalManifest
 from manifests.generate import DocumentGenerator
 from node.db import Database
 from node.services.api_keys import Role, create_api_key
-from tests.node.network import Member, Network, build_network, make_listener
+from tests.node.network import Member, Network, make_listener, running_network
 
 
 @pytest.fixture(scope="module")
 def pair(w3: Web3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    net, nodes = build_network(w3, tmp_path_factory.mktemp("keys-net"), ("KZ", "UZ"))
-    yield net
-    for member in net.members.values():
-        member.ipfs.close()
-    for node in nodes:
-        node.stop()
+    with running_network(w3, tmp_path_factory.mktemp("keys-net"), ("KZ", "UZ")) as net:
+        yield net
 
 
 def _manifest(seed: int) -> PreArrivalManifest:

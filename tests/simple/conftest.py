@@ -11,7 +11,7 @@ import pytest
 from web3 import Web3
 
 from node.db import Database
-from tests.node.network import Network, build_network
+from tests.node.network import Network, running_network
 from tests.simple.exchange import FULL, SIMPLE, SimpleNode, make_simple_node
 
 ECONOMIES = (FULL, SIMPLE)
@@ -19,12 +19,8 @@ ECONOMIES = (FULL, SIMPLE)
 
 @pytest.fixture(scope="module")
 def network(w3: Web3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    net, nodes = build_network(w3, tmp_path_factory.mktemp("simple-net"), ECONOMIES)
-    yield net
-    for member in net.members.values():
-        member.ipfs.close()
-    for node in nodes:
-        node.stop()
+    with running_network(w3, tmp_path_factory.mktemp("simple-net"), ECONOMIES) as net:
+        yield net
 
 
 @pytest.fixture
