@@ -21,6 +21,9 @@ from ledger_client.compiler import REPO_ROOT
 
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 DEFAULT_CHAIN_ID = 31337
+STATES_IN_MEMORY = 256
+"""Recent block states anvil keeps (reorgs of the tests and benchmarks go a few blocks deep;
+nothing reads state at an older block)."""
 
 
 def anvil_binary() -> str:
@@ -76,6 +79,11 @@ class AnvilChain:
             "1000000000",
             "--code-size-limit",
             "49152",
+            # Keep the last states in memory only: by default anvil persists older
+            # states under ~/.foundry/anvil/tmp and leaves them there when stopped
+            # (77 GB after a day of test and benchmark runs filled the disk).
+            "--prune-history",
+            str(STATES_IN_MEMORY),
         ]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
