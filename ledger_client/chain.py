@@ -289,13 +289,14 @@ class TransactionSender:
         return [self.wait(h) for h in hashes]
 
 
-def may_hold_logs_of(logs_bloom: bytes, address: str) -> bool:
+def may_hold_logs_of(logs_bloom: bytes, address: str, any_topic: Sequence[bytes] = ()) -> bool:
     """Whether a block whose header carries `logs_bloom` may hold a log emitted by the
-    contract at `address`: False is certain (a bloom has no false negatives), True
-    may be a false positive."""
-    return bytes.fromhex(address.removeprefix("0x")) in BloomFilter(
-        int.from_bytes(logs_bloom, "big")
-    )
+    contract at `address` (with one of the 32-byte topics `any_topic`, if given): False
+    is certain (a bloom has no false negatives), True may be a false positive."""
+    bloom = BloomFilter(int.from_bytes(logs_bloom, "big"))
+    if bytes.fromhex(address.removeprefix("0x")) not in bloom:
+        return False
+    return not any_topic or any(topic in bloom for topic in any_topic)
 
 
 class HeadSubscription:

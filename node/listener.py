@@ -335,6 +335,15 @@ class RegistryListener:
             "0x" + bytes(HexBytes(event.topic)).hex(): name for name, event in self._events.items()
         }
 
+    @property
+    def _wake_topics(self) -> tuple[bytes, bytes]:
+        """A log the scan filters select carries one of these topics (`_log_filters`):
+        this economy (as destination or as issuer), or a transit checkpoint's signature."""
+        return (
+            bytes.fromhex(_topic(self.economy)[2:]),
+            bytes.fromhex(self._topic_of("TransitCheckpointRecorded")[2:]),
+        )
+
     def _topic_of(self, name: str) -> str:
         return next(t for t, n in self._topics.items() if n == name)
 
@@ -843,17 +852,22 @@ class RegistryListener:
         return self.heads
 
     def _on_head(self, block_number: int, logs_bloom: bytes | None = None) -> None:
-        """Wake a round once a block that may hold a registry log (its logs bloom says so,
-        or it came without one) has `confirmations` blocks on top; the first head of every
-        subscription counts as such a block (heads announced while it was down are not
-        replayed). Other heads start no round: an empty block has nothing to scan, and a
-        round costs each node two JSON-RPC round trips and a database commit."""
+        """Wake a round once a block that may hold a log the scan selects (its logs bloom
+        holds the registry and one of `_wake_topics`, or it came without a bloom) has
+        `confirmations` blocks on top; the first head of every subscription counts as such
+        a block (heads announced while it was down are not replayed). Other heads start no
+        round: such a block has nothing for this node, and a round costs two JSON-RPC round
+        trips and a database commit."""
         CHAIN_HEADS.inc()
         heads = self.heads
         first = heads is not None and heads.subscriptions != self._subscription_seen
         if heads is not None:
             self._subscription_seen = heads.subscriptions
-        if first or logs_bloom is None or may_hold_logs_of(logs_bloom, self.contract.address):
+        if (
+            first
+            or logs_bloom is None
+            or may_hold_logs_of(logs_bloom, self.contract.address, self._wake_topics)
+        ):
             self._unconfirmed_heads.append(block_number)
         confirmed = block_number - self.confirmations
         if self._unconfirmed_heads and min(self._unconfirmed_heads) <= confirmed:

@@ -24,7 +24,7 @@ from ledger_client.errors import ChainUnavailableError
 from manifests.generate import generate_manifest
 from node import db as tables
 from node.db import Database
-from node.listener import RegistryListener, State, processing_counts
+from node.listener import RegistryListener, State, _topic, processing_counts
 from node.runtime import NodeRuntime, NodeWorker
 from node.settings import NodeSettings
 from tests.node.network import Network, count_hook_runs, make_listener
@@ -181,10 +181,10 @@ def test_heads_start_the_rounds_when_the_timer_never_fires(
     _assert_each_once(db, documents, hook_runs)
 
 
-def _bloom(*addresses: str) -> bytes:
+def _bloom(address: str, *topics: bytes) -> bytes:
     bloom = BloomFilter()
-    for address in addresses:
-        bloom.add(bytes.fromhex(address.removeprefix("0x")))
+    for value in (bytes.fromhex(address.removeprefix("0x")), *topics):
+        bloom.add(value)
     return int(bloom).to_bytes(256, "big")
 
 
@@ -197,6 +197,8 @@ def test_logs_bloom_of_real_blocks_tells_registry_blocks_from_others(network: Ne
     assert {log["blockNumber"] for log in logs} == {logs[0]["blockNumber"]}
     anchoring = w3.eth.get_block(logs[0]["blockNumber"])
     assert may_hold_logs_of(bytes(anchoring["logsBloom"]), registry)
+    uz_topic = bytes.fromhex(_topic("UZ")[2:])  # the destination of the document
+    assert may_hold_logs_of(bytes(anchoring["logsBloom"]), registry, [uz_topic])
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     empty = w3.eth.get_block(w3.eth.block_number)
     assert not empty["transactions"]
@@ -211,7 +213,10 @@ def test_a_head_wakes_a_round_once_a_block_with_registry_logs_is_confirmed(
         network["UZ"], database(f"uz-bloom-{confirmations}"), confirmations=confirmations
     )
     registry = listener.contract.address
-    relevant, other, empty = _bloom(registry), _bloom("0x" + "11" * 20), bytes(256)
+    uz, checkpoint = listener._wake_topics
+    az = bytes.fromhex(_topic("AZ")[2:])
+    relevant, transit = _bloom(registry, uz), _bloom(registry, checkpoint)
+    for_az, other, empty = _bloom(registry, az), _bloom("0x" + "11" * 20, uz), bytes(256)
 
     def woken(number: int, bloom: bytes | None) -> bool:
         listener._on_head(number, bloom)
@@ -219,8 +224,10 @@ def test_a_head_wakes_a_round_once_a_block_with_registry_logs_is_confirmed(
         listener._wake.clear()
         return was
 
-    # Registry logs in blocks 10 and 12; the others have none (or another contract's).
-    blooms = {10: relevant, 11: other, 12: relevant, 13: empty}
+    # Logs for UZ in blocks 10 and 12 (a version for it or an acknowledgement of its
+    # document; a transit checkpoint), none in the others: registry logs for AZ only,
+    # another contract's log with UZ's topic, nothing.
+    blooms = {10: relevant, 11: for_az, 12: transit, 13: other, 14: empty}
     wakes = [n for n in range(10, 20) if woken(n, blooms.get(n, empty))]
     expected = sorted({10 + confirmations, 12 + confirmations})
     assert wakes == expected  # each registry block woke one round once confirmed, no other
