@@ -21,10 +21,15 @@ from ledger_client.compiler import REPO_ROOT
 
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 DEFAULT_CHAIN_ID = 31337
-STATES_IN_MEMORY = 16
-"""Recent block states anvil keeps, in memory only. Each is a full copy of the state, which
-grows with the documents acknowledged: 256 of them took anvil to 19 GB RSS at 60k documents.
-The tests' reorgs go a few blocks deep; nothing reads state at an older block."""
+PRUNE_HISTORY = "--prune-history"
+"""By default anvil keeps no state of past blocks (logs, receipts and blocks stay). Left to
+itself it persists older states under ~/.foundry/anvil/tmp and leaves them there when
+stopped (77 GB after a day of test and benchmark runs filled the disk). With a number of
+states to keep (`--prune-history 16`, even 1), anvil 1.7.1 grows by about the size of the
+state with every block, empty ones included (250 KiB a block with 5,000 documents anchored,
+6.8 GB at 19,000 of a 100,000-document run), so only short-lived chains that need
+`anvil_reorg` keep some (`past_states`). `evm_snapshot`/`evm_revert` need none; a mined
+revert is explained on the latest state (`TransactionSender`)."""
 
 
 def anvil_binary() -> str:
@@ -48,6 +53,9 @@ class AnvilChain:
     accounts: int = 2
     #: Ether per dev account: the faucet funds every member account of every test network.
     balance_ether: int = 10**9
+    #: States of past blocks kept in memory: `anvil_reorg` rewinds at most that many blocks.
+    #: 0 keeps none (see PRUNE_HISTORY); for short-lived test chains only.
+    past_states: int = 0
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
 
@@ -80,11 +88,8 @@ class AnvilChain:
             "1000000000",
             "--code-size-limit",
             "49152",
-            # Keep the last states in memory only: by default anvil persists older
-            # states under ~/.foundry/anvil/tmp and leaves them there when stopped
-            # (77 GB after a day of test and benchmark runs filled the disk).
-            "--prune-history",
-            str(STATES_IN_MEMORY),
+            PRUNE_HISTORY,
+            *([str(self.past_states)] if self.past_states else []),
         ]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)

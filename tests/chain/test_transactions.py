@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from web3 import Web3
+from web3.exceptions import Web3RPCError
+from web3.types import RPCEndpoint
 
 from ledger_client.chain import TransactionSender, connect, connect_async
 from ledger_client.errors import ChainUnavailableError
@@ -77,3 +80,36 @@ def test_keystore_roundtrip_and_wrong_password(tmp_path: Path) -> None:
     with pytest.raises(KeystoreError, match="wrong password"):
         load_account(path, "battery staple")
     assert "correct horse" not in path.read_text()
+
+
+def test_reads_of_the_latest_state_survive_blocks_mined_meanwhile(w3: Web3) -> None:
+    """The devnet's anvil keeps no past states: a read of "latest" racing a new block
+    fails with BlockOutOfRangeError unless the provider asks again."""
+    stop = threading.Event()
+
+    def mine() -> None:
+        while not stop.is_set():
+            w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+
+    account = w3.eth.accounts[0]
+    call = {"from": account, "to": account, "data": "0x"}
+    miner = threading.Thread(target=mine)
+    miner.start()
+    try:
+        for _ in range(300):
+            assert w3.eth.estimate_gas(call) == 21000  # type: ignore[arg-type]
+        for _ in range(20):
+            answers = w3.provider.make_batch_request(  # type: ignore[attr-defined]
+                [(RPCEndpoint("eth_call"), [call, "latest"])] * 20
+            )
+            assert [a.get("result") for a in answers] == ["0x"] * 20
+    finally:
+        stop.set()
+        miner.join()
+
+
+def test_a_read_of_a_state_the_node_no_longer_keeps_fails_as_such(w3: Web3) -> None:
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    old = w3.eth.block_number - 1
+    with pytest.raises(Web3RPCError, match="BlockOutOfRange"):
+        w3.eth.get_balance(w3.eth.accounts[0], old)

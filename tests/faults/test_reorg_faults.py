@@ -29,7 +29,8 @@ from tests.node.network import build_network, count_hook_runs
 @pytest.fixture(scope="module")
 def rnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultNetwork]:
     directory = tmp_path_factory.mktemp("reorg-faults")
-    chain = AnvilChain(port=free_port(), log_file=directory / "anvil.log")
+    # anvil_reorg replays from the state below the blocks it drops
+    chain = AnvilChain(port=free_port(), log_file=directory / "anvil.log", past_states=16)
     chain.start()
     try:
         w3 = connect(chain.rpc_url)
