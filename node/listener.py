@@ -1,11 +1,15 @@
 """The node's event listener: registry events -> risk hooks -> acknowledgement on chain.
 
 Scanning follows the web3.py EventScanner recipe. The listener polls
-``eth_getLogs`` in chunks of `chunk_size` blocks up to ``head - confirmations``
+``eth_getLogs`` in chunks of blocks up to ``head - confirmations``
 (nothing less confirmed is ever read, so nothing unconfirmed is acted on), with
 topic filters: DocumentAnchored / DocumentAmended / DocumentRevoked whose
 ``destination`` is this economy, DocumentAcknowledged whose ``issuer`` is this
-economy, and every TransitCheckpointRecorded. Each chunk is written in ONE
+economy, and every TransitCheckpointRecorded. A chunk spans at most `chunk_size`
+blocks and aims at `scan_logs_target` logs: the span halves (or less) after a
+chunk that held more and doubles after one that held less than half, so a
+backlog of any size is read and recorded in bounded pieces (a node offline for
+100,000 documents read them in one answer). Each chunk is written in ONE
 database transaction together with the new cursor (block number + hash) and the
 chunk end's hash in ``scanned_blocks``; event rows are unique by
 (tx hash, log index), so a rescan records nothing twice. Before each scan the
@@ -142,6 +146,21 @@ FETCH_WORKERS = 8
 """Pending versions of a chunk fetched and verified at once (threads)."""
 HEAD_POLL_INTERVAL = 2.0
 """Round timer (s) while the head subscription is live (see `wait_for_trigger`)."""
+SCAN_LOGS_TARGET = 2000
+"""Logs a scan chunk aims at (`next_scan_span`)."""
+SCAN_FIRST_SPAN = 16
+"""Blocks of a listener's first scan chunk; the span adapts from there."""
+
+
+def next_scan_span(span: int, scanned: int, logs: int, *, limit: int, target: int) -> int:
+    """The block span of the next scan chunk after one of `scanned` blocks (`span`, or
+    fewer at the head) held `logs` logs: shrunk in proportion when it held more than
+    `target`, doubled (up to `limit`) when a full span held less than half of it."""
+    if logs > target:
+        return max(1, scanned * target // logs)
+    if scanned >= span and 2 * logs < target:
+        return min(limit, 2 * span)
+    return min(limit, span)
 
 
 class State:
@@ -269,6 +288,7 @@ class RegistryListener:
         ack_window: int = ACK_WINDOW,
         fetch_workers: int = FETCH_WORKERS,
         head_poll_interval: float = HEAD_POLL_INTERVAL,
+        scan_logs_target: int = SCAN_LOGS_TARGET,
     ) -> None:
         if round_chunk < 1 or ack_window < 1:
             raise ValueError(
@@ -276,6 +296,11 @@ class RegistryListener:
             )
         if fetch_workers < 1:
             raise ValueError(f"fetch_workers ({fetch_workers}) must be at least 1")
+        if chunk_size < 1 or scan_logs_target < 1:
+            raise ValueError(
+                f"chunk_size ({chunk_size}) and scan_logs_target ({scan_logs_target}) "
+                "must be at least 1"
+            )
         self.economy = economy
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -287,6 +312,8 @@ class RegistryListener:
         self.ipfs = ipfs
         self.confirmations = confirmations
         self.chunk_size = chunk_size
+        self.scan_logs_target = scan_logs_target
+        self._scan_span = min(chunk_size, SCAN_FIRST_SPAN)
         self.start_block = start_block if start_block is not None else ledger.registry.from_block
         self.max_attempts = max_attempts
         self.share_reasons_with = share_reasons_with
@@ -512,7 +539,7 @@ class RegistryListener:
         start = current[0] + 1 if current else self.start_block
         first, events = start, 0
         while start <= safe:
-            end = min(start + self.chunk_size - 1, safe)
+            end = min(start + self._scan_span - 1, safe)
             with self.w3.batch_requests() as batch:
                 batch.add(self.w3.eth.get_block(end))
                 for query in self._log_filters(start, end):
@@ -538,6 +565,13 @@ class RegistryListener:
                     )
                 )
             CURSOR_BLOCK.set(end)
+            self._scan_span = next_scan_span(
+                self._scan_span,
+                end - start + 1,
+                len(logs),
+                limit=self.chunk_size,
+                target=self.scan_logs_target,
+            )
             start = end + 1
         return ScanReport(first, max(first - 1, safe), events, reorg)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +16,9 @@ from ledger_client.errors import VerificationError
 from manifests import PreArrivalManifest
 from manifests.generate import generate_linked_co, generate_manifest
 from node import db as tables
+from node import listener as listener_module
 from node.db import Database
-from node.listener import State, processing_counts
+from node.listener import State, next_scan_span, processing_counts
 from node.reasons import open_shared_reasons
 from node.settings import WebhookTarget
 from tests.node.network import Network, count_hook_runs, make_listener
@@ -196,3 +200,65 @@ def test_the_hooks_see_the_newest_unit_values_of_a_subheading_up_to_the_window(
     context = listener._context(doc_id, 1, verified)
     assert list(context.unit_values("090111", "KZ", "USD")) == [9.0, 8.0, 7.0, 6.0]
     assert list(context.unit_values("090111", "KZ", "EUR")) == []
+
+
+@pytest.mark.parametrize(
+    ("span", "scanned", "logs", "expected"),
+    [
+        (16, 16, 8000, 4),  # four times the target: a quarter of the blocks
+        (16, 16, 2000, 16),  # on target: kept
+        (16, 16, 999, 32),  # under half: doubled
+        (1500, 1500, 0, 2000),  # doubled up to the limit
+        (16, 3, 0, 16),  # fewer blocks than the span (the head): kept
+        (4, 1, 50_000, 1),  # one block over the target: never below one block
+    ],
+)
+def test_the_scan_span_follows_the_logs_per_chunk(
+    span: int, scanned: int, logs: int, expected: int
+) -> None:
+    assert next_scan_span(span, scanned, logs, limit=2000, target=2000) == expected
+
+
+def test_a_backlog_is_scanned_in_pieces_of_about_the_log_target_and_recorded_once(
+    network: Network, database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kz, uz = network["KZ"], network["UZ"]
+    start = network.w3.eth.block_number + 1
+    receipts = []
+    for batch in range(4):
+        receipts += kz.pipeline.submit_batch([_manifest(900 + 10 * batch + i) for i in range(3)])
+    _wait_blocks(network.w3, 1)
+    safe = network.w3.eth.block_number
+    monkeypatch.setattr(listener_module, "SCAN_FIRST_SPAN", 1)
+    db = database("uz-span")
+    listener = make_listener(uz, db, start_block=start, scan_logs_target=2)
+    chunks: list[tuple[int, int]] = []
+    filters = listener._log_filters
+
+    def recorded(first: int, last: int) -> list[Any]:
+        chunks.append((first, last))
+        return filters(first, last)
+
+    listener._log_filters = recorded  # type: ignore[method-assign]
+    listener.scan_once()
+    with db.sessions() as s:
+        logs = list(
+            s.scalars(
+                select(tables.ChainEvent.block_number).where(tables.ChainEvent.block_number <= safe)
+            )
+        )
+        versions = set(s.execute(select(tables.Processing.document_id, tables.Processing.version)))
+    assert versions == {(r.document_id.removeprefix("0x"), 1) for r in receipts}
+    assert len(logs) == len(receipts)  # each event once
+    # Contiguous chunks from the start; one block at a time wherever a block held
+    # more than the target (3 anchors a block here), wider over empty stretches.
+    assert chunks[0][0] == start and chunks[-1][1] >= safe
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(chunks))
+    per_block = Counter(logs)
+    for (first, last), (next_first, next_last) in itertools.pairwise(chunks):
+        held = sum(n for block, n in per_block.items() if first <= block <= last)
+        if held > 2:  # the last chunk may end early, at the head
+            shrunk = max(1, (last - first + 1) * 2 // held)
+            assert next_last - next_first + 1 == shrunk or next_last == chunks[-1][1]
+    assert any(sum(n for b, n in per_block.items() if a <= b <= z) > 2 for a, z in chunks)
+    assert max(last - first + 1 for first, last in chunks) <= listener.chunk_size
