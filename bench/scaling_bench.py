@@ -78,6 +78,7 @@ class Result:
     blocks: int
     anvil_rss_before: int
     anvil_rss_after: int
+    anvil_rss_end: int
     first_event_seconds: float | None
     scan_seconds: float | None
     process_seconds: float | None
@@ -288,6 +289,7 @@ def measure(count: int, scratch: Path, cap: float) -> Result:
                 break
             time.sleep(0.25)
         recorded, processed, acknowledged, assessed = _progress(db_file)
+        anvil_rss_end = anvil.memory_info().rss
         return Result(
             documents=count,
             submit_seconds=submit_seconds,
@@ -295,6 +297,7 @@ def measure(count: int, scratch: Path, cap: float) -> Result:
             blocks=blocks,
             anvil_rss_before=rss_before,
             anvil_rss_after=rss_after,
+            anvil_rss_end=anvil_rss_end,
             first_event_seconds=first_event,
             scan_seconds=scan_done,
             process_seconds=process_done,
@@ -343,14 +346,15 @@ def _s(value: float | None) -> str:
 def markdown(result: dict[str, Any]) -> str:
     results: list[Result] = result["results"]
     lines = [
-        "| documents | submit docs/s | blocks | anvil RSS MiB (before -> after) | outbox MiB | "
-        "outbox bytes/doc |",
+        "| documents | submit docs/s | blocks | anvil RSS MiB (before -> after submission -> "
+        "after processing) | outbox MiB | outbox bytes/doc |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.documents:,} | {r.submit_rate:,.0f} | {r.blocks:,} | "
-            f"{_mib(r.anvil_rss_before)} -> {_mib(r.anvil_rss_after)} | {_mib(r.outbox_bytes)} | "
+            f"{_mib(r.anvil_rss_before)} -> {_mib(r.anvil_rss_after)} -> {_mib(r.anvil_rss_end)} | "
+            f"{_mib(r.outbox_bytes)} | "
             f"{r.outbox_bytes / r.documents:,.0f} |"
         )
     lines += [
@@ -379,6 +383,16 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_mib(r.rss_at_scan)} / {_mib(r.rss_end)} / {_mib(r.rss_peak)} | "
             f"{_mib(r.node_db_bytes)} | {r.node_db_bytes / r.documents:,.0f} |"
         )
+    by_size = {r.documents: r for r in results if r.process_seconds is not None}
+    if 10_000 in by_size and 100_000 in by_size:
+        small, large = by_size[10_000], by_size[100_000]
+        lines += [
+            "",
+            "Importer RSS, 100,000 vs 10,000 documents: peak "
+            f"{large.rss_peak / small.rss_peak:.2f}x, at the end "
+            f"{large.rss_end / small.rss_end:.2f}x (aim: within 10%, 1.10x). Catch-up of "
+            f"100,000 documents: {large.process_seconds:,.0f} s (aim: under 60 s).",
+        ]
     return "\n".join(lines)
 
 
