@@ -404,6 +404,16 @@ class RegistryClient(ContractClient):
         )
 
     # -- reads ----------------------------------------------------------------------
+    def recorded_state(self, doc_id: bytes) -> tuple[int, bool, int]:
+        """(latest version, revoked, checkpoint progress) as the registry holds them now;
+        one ``eth_call`` (`document_state` also reads logs, to tell an unanchored id from
+        one nothing happened to since its anchoring: (1, False, 0) here)."""
+        state = self._call(self.contract.functions.documentState(doc_id))
+        materialized, _, status, version, progress, *_ = state
+        if not materialized:
+            return 1, False, 0
+        return int(version), DocStatus(status) is DocStatus.REVOKED, int(progress)
+
     def document_state(self, doc_id: bytes) -> DocumentState:
         s = self._call(self.contract.functions.documentState(doc_id))
         materialized, doc_type, status, version, position, reason, _m_at, updated, revoked = s
