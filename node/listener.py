@@ -151,8 +151,8 @@ HISTORY_SLICE = 256
 scans every block from the slice's earliest anchoring to the head, so during a catch-up,
 whose documents were anchored long ago, its cost grows with the chain (32 at a time,
 anvil took 49-70% of the CPU in the first 20,000 documents of a 100,000 catch-up; 256 at a
-time, 33%). A version's fetch first asks the registry (one ``eth_call``) whether the
-document changed since its history was read, and reads it anew if so."""
+time, 33%). A fetch started after hooks ran since the read first asks the registry (one
+``eth_call``) whether the document changed meanwhile, and reads its history anew if so."""
 SCAN_LOGS_TARGET = 2000
 """Logs a scan chunk aims at (`next_scan_span`)."""
 SCAN_FIRST_SPAN = 16
@@ -768,6 +768,9 @@ class RegistryListener:
                             version_ahead,
                             event_block,
                             histories.get(bytes.fromhex(doc_hex_ahead)),
+                            # the slice's first `ahead` fetches start as its histories
+                            # are read; later ones after hooks ran meanwhile
+                            recheck=started % HISTORY_SLICE >= ahead,
                         )
                         started += 1
                     if self._state(doc_hex, version) == State.PENDING:
@@ -825,13 +828,20 @@ class RegistryListener:
         return found
 
     def _start_fetch(
-        self, doc_hex: str, version: int, event_block: int, history: DocumentHistory | None
+        self,
+        doc_hex: str,
+        version: int,
+        event_block: int,
+        history: DocumentHistory | None,
+        *,
+        recheck: bool,
     ) -> None:
         """Fetch and verify a pending version on a fetch thread (`_fetch_for_assessment`
-        takes the result). Version 1's event block is its anchoring block."""
+        takes the result). Version 1's event block is its anchoring block. `recheck`:
+        `history` was read a while ago, so ask the registry whether it still holds."""
         anchored_from = event_block if version == 1 else None
         self._prefetched[(doc_hex, version)] = _fetch_pool(self.fetch_workers).submit(
-            self._fetch, bytes.fromhex(doc_hex), version, anchored_from, history
+            self._fetch, bytes.fromhex(doc_hex), version, anchored_from, history, recheck
         )
 
     def _fetch(
@@ -840,9 +850,10 @@ class RegistryListener:
         version: int,
         anchored_from: int | None,
         history: DocumentHistory | None = None,
+        recheck: bool = False,
     ) -> VerifiedDocument:
-        if history is not None and self.registry.recorded_state(doc_id) != _recorded(history):
-            history = None  # amended, revoked or checkpointed since: the fetcher reads it anew
+        if recheck and history is not None and self._changed_since(doc_id, history):
+            history = None  # the fetcher reads it anew
         with PROCESSING_SECONDS.labels("fetch_verify").time():
             verified = self.fetcher.fetch_and_verify(
                 doc_id, version, anchored_from=anchored_from, history=history
@@ -854,6 +865,11 @@ class RegistryListener:
                 answer = self.ledger.aeo.recognition(*key, self.economy)
                 self._recognitions[(doc_id.hex(), version)] = (key, answer)
         return verified
+
+    def _changed_since(self, doc_id: bytes, history: DocumentHistory) -> bool:
+        """Whether the document was amended, revoked or checkpointed after `history` was
+        read (one ``eth_call``)."""
+        return self.registry.recorded_state(doc_id) != _recorded(history)
 
     def _catch_up(self) -> None:
         """A new head arrived while acknowledgements are being sent: scan now and assess
