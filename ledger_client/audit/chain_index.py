@@ -39,7 +39,7 @@ from ledger_client.provenance import (
 from ledger_client.records import CheckpointKind, DocType, Lane, parse_document_id
 from ledger_client.registry import RegistryClient
 
-__all__ = ["ChainIndex", "RawLog", "decode_log_word"]
+__all__ = ["ChainIndex", "RawLog", "decode_log_word", "raw_logs"]
 
 _DOCUMENT_EVENTS: Final = (
     "DocumentAnchored",
@@ -63,12 +63,36 @@ class RawLog:
     block_number: int
     log_index: int
     tx_hash: bytes
+    block_hash: bytes
 
     def word(self, index: int) -> bytes:
         return self.data[32 * index : 32 * index + 32]
 
     def uint(self, index: int) -> int:
         return int.from_bytes(self.word(index), "big")
+
+
+def raw_logs(result: Iterable[dict[str, Any]], names: dict[bytes, str]) -> list[RawLog]:
+    """The logs of an unformatted ``eth_getLogs`` result whose first topic is in `names`
+    (signature topic -> event name); removed (reorged) logs are left out."""
+    out = []
+    for log in result:
+        topics = tuple(bytes.fromhex(t[2:]) for t in log["topics"])
+        name = names.get(topics[0]) if topics else None
+        if name is None or log.get("removed"):
+            continue
+        out.append(
+            RawLog(
+                name,
+                topics,
+                bytes.fromhex(log["data"][2:]),
+                int(log["blockNumber"], 16),
+                int(log["logIndex"], 16),
+                bytes.fromhex(log["transactionHash"][2:]),
+                bytes.fromhex(log["blockHash"][2:]),
+            )
+        )
+    return out
 
 
 def decode_log_word(topic: bytes) -> str:
@@ -144,23 +168,7 @@ class ChainIndex:
         response = self.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
         if "error" in response:
             raise ChainError(f"eth_getLogs failed: {response['error']}")
-        out = []
-        for log in response["result"]:
-            log_topics = tuple(bytes.fromhex(t[2:]) for t in log["topics"])
-            name = self._names.get(log_topics[0]) if log_topics else None
-            if name is None or log.get("removed"):
-                continue
-            out.append(
-                RawLog(
-                    name,
-                    log_topics,
-                    bytes.fromhex(log["data"][2:]),
-                    int(log["blockNumber"], 16),
-                    int(log["logIndex"], 16),
-                    bytes.fromhex(log["transactionHash"][2:]),
-                )
-            )
-        return out
+        return raw_logs(response["result"], self._names)
 
     def document_logs(
         self, ids: Iterable[bytes], from_block: int | None = None

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from ledger_client.audit.chain_index import RawLog
 from ledger_client.errors import VerificationError
+from ledger_client.records import document_id
 from manifests import PreArrivalManifest
 from manifests.generate import generate_linked_co, generate_manifest
 from node import db as tables
@@ -262,3 +264,78 @@ def test_a_backlog_is_scanned_in_pieces_of_about_the_log_target_and_recorded_onc
             assert next_last - next_first + 1 == shrunk or next_last == chunks[-1][1]
     assert any(sum(n for b, n in per_block.items() if a <= b <= z) > 2 for a, z in chunks)
     assert max(last - first + 1 for first, last in chunks) <= listener.chunk_size
+
+
+def _log(
+    event: str,
+    doc: bytes,
+    topics: tuple[bytes, ...],
+    words: tuple[int | bytes, ...],
+    tx: int,
+    index: int,
+) -> RawLog:
+    data = b"".join(w if isinstance(w, bytes) else w.to_bytes(32, "big") for w in words)
+    return RawLog(
+        event, (b"\0" * 32, doc, *topics), data, 100 + tx, index, bytes([tx]) * 32, bytes([tx]) * 32
+    )
+
+
+def test_a_span_is_recorded_with_the_per_log_rules(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """Spans are recorded set-based (`_record_span`): each log once, a revocation ends
+    the pending versions recorded before it (in earlier spans or earlier in its own),
+    never an acknowledged one, and an acknowledgement seen again (re-mined) wins."""
+    db = database("uz-spans")
+    listener = make_listener(network["UZ"], db, start_block=0)
+    a, b, c = (document_id("KZ", 1, serial) for serial in (7001, 7002, 7003))
+    uz, kz = b"UZ" + b"\0" * 30, b"KZ" + b"\0" * 30
+    manifest = (1).to_bytes(32, "big")
+    first = [
+        _log("DocumentAnchored", a, (manifest, uz), (b"\1" * 32, b"\2" * 32), 1, 0),
+        _log("DocumentAnchored", b, (manifest, uz), (b"\1" * 32, b"\2" * 32), 1, 1),
+    ]
+    ack = (b, (kz, uz), (1, 2, b"\3" * 32, b"\4" * 32))
+    second = [
+        _log("DocumentAmended", a, (manifest, uz), (2, b"\5" * 32, b"\6" * 32), 2, 0),
+        _log("DocumentAnchored", c, (manifest, uz), (b"\1" * 32, b"\2" * 32), 2, 1),
+        _log("DocumentAcknowledged", *ack, 3, 0),
+        _log("DocumentRevoked", a, (manifest, uz), (4,), 4, 0),
+        _log("DocumentRevoked", b, (manifest, uz), (4,), 4, 1),
+    ]
+    with db.transaction() as s:
+        assert listener._record_span(s, first) == 2
+    with db.transaction() as s:  # B is acknowledged before its revocation is seen
+        row = s.get(tables.Processing, (b.hex(), 1))
+        assert row is not None
+        row.state = State.ACKNOWLEDGED
+    with db.transaction() as s:
+        assert listener._record_span(s, second) == 5
+    with db.transaction() as s:  # the same span again: nothing new
+        assert listener._record_span(s, [*first, *second]) == 0
+    with db.transaction() as s:  # the acknowledgement re-mined in another transaction
+        assert (
+            listener._record_span(
+                s, [_log("DocumentAcknowledged", *ack[:2], (1, 3, b"\3" * 32, b"\4" * 32), 5, 0)]
+            )
+            == 1
+        )
+    with db.sessions() as s:
+        states = {(p.document_id, p.version): p.state for p in s.scalars(select(tables.Processing))}
+        events = s.scalar(select(func.count()).select_from(tables.ChainEvent))
+        acks = [
+            (x.document_id, x.acknowledger, x.issuer, x.lane, x.tx_hash)
+            for x in s.scalars(select(tables.Acknowledgement))
+        ]
+        revocation = s.scalar(
+            select(tables.ChainEvent.data).where(tables.ChainEvent.event == "DocumentRevoked")
+        )
+    assert states == {
+        (a.hex(), 1): State.REVOKED,  # recorded in an earlier span
+        (a.hex(), 2): State.REVOKED,  # recorded earlier in the same span
+        (b.hex(), 1): State.ACKNOWLEDGED,
+        (c.hex(), 1): State.PENDING,
+    }
+    assert events == 8
+    assert acks == [(b.hex(), "UZ", "KZ", 3, "05" * 32)]
+    assert json.loads(revocation or "") == {"reason": 4}
