@@ -8,9 +8,11 @@ the matching part of the rule is dropped.
 from __future__ import annotations
 
 import copy
+import enum
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -136,6 +138,17 @@ def test_commit_follows_the_documented_rule(
     assert commit(doc, doc_type, version, salts).root == reference_root(
         doc, doc_type, version, salts
     )
+
+
+def test_threads_sharing_the_seeded_hash_contexts_get_the_same_roots() -> None:
+    # The leaf and node hashes copy module-level contexts seeded with their prefix.
+    docs = [{**MANIFEST, "n": i, "items": MANIFEST["items"] * (i % 5 + 1)} for i in range(40)]
+    salts = [fixed_salts(doc) for doc in docs]
+    expected = [reference_root(doc, 1, "1.0", s) for doc, s in zip(docs, salts, strict=True)]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            roots = pool.map(lambda doc, s: commit(doc, 1, "1.0", s).root, docs, salts)
+            assert list(roots) == expected
 
 
 def test_known_answer_vector() -> None:
@@ -314,6 +327,28 @@ def test_verify_full_names_fields_that_do_not_fit_the_salts() -> None:
 def test_non_json_input_is_rejected_with_a_validation_error(bad: Any) -> None:
     with pytest.raises(DocumentValidationError):
         commit(bad, 1, "1.0")
+
+
+class _Code(enum.IntEnum):
+    SEVEN = 7
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -0, 1, -1, SAFE_INT, -SAFE_INT, True, False, None, _Code.SEVEN, 1.0, -0.0, 0.5, "", {}, []],
+)
+def test_leaf_values_inlined_in_the_walk_commit_as_the_rule_says(value: Any) -> None:
+    # The walk encodes the common scalars itself (not through _scalar_json);
+    # at the boundaries and for int/bool subclasses it must still follow the rule.
+    doc = {"x": value, "nested": [{"y": value}]}
+    salts = fixed_salts(doc)
+    assert commit(doc, 1, "1.0", salts).root == reference_root(doc, 1, "1.0", salts)
+
+
+@pytest.mark.parametrize("value", [SAFE_INT + 1, -SAFE_INT - 1, 2**64])
+def test_unsafe_integers_are_refused_with_the_field_named(value: int) -> None:
+    with pytest.raises(DocumentValidationError, match=rf"field /a/0 holds integer {value} beyond"):
+        commit({"a": [value]}, 1, "1.0")
 
 
 def test_header_arguments_are_checked() -> None:
