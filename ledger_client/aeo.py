@@ -88,9 +88,12 @@ class AeoClient(ContractClient):
         self, operator_economy: str, operator_id: bytes, importing_economy: str
     ) -> Recognition:
         """Is the operator recognized by the importing economy right now, and why?"""
-        recognized, basis = self.contract.functions.recognition(
-            economy_bytes(operator_economy), operator_id, economy_bytes(importing_economy)
-        ).call()
+        recognized, basis = self._read(
+            "recognition",
+            economy_bytes(operator_economy),
+            operator_id,
+            economy_bytes(importing_economy),
+        )
         return Recognition(bool(recognized), RecognitionBasis(basis))
 
     def is_mra_effective(self, a: str, b: str) -> bool:

@@ -3,8 +3,16 @@ signing sender, and calls whose reverts come back as typed rule errors."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_typing import ABIFunction
+from eth_utils.abi import (
+    function_abi_to_4byte_selector,
+    get_abi_input_types,
+    get_abi_output_types,
+)
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -18,6 +26,7 @@ class ContractClient:
     def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
         self.contract = contract
         self.sender = sender
+        self._reads: dict[str, tuple[bytes, list[str], list[str]]] = {}
 
     @property
     def w3(self) -> Web3:
@@ -37,3 +46,39 @@ class ContractClient:
             return call.call()
         except Exception as exc:
             raise as_chain_error(exc) from exc
+
+    def _read(self, name: str, *args: Any) -> Any:
+        """`_call` of function `name` for the reads made per document: encoded and
+        decoded here with eth_abi. web3 checks the whole ABI on every call (a keccak
+        of each function's signature, ~1 ms of CPU on the registry's), which made
+        these reads most of a catch-up's fetch work. Outputs as web3 gives them with
+        tuples undecoded: one value, or a tuple of several; functions returning
+        addresses are refused (web3 would checksum them)."""
+        selector, inputs, outputs = self._reads.get(name) or self._read_signature(name)
+        data = selector + abi_encode(inputs, args)
+        try:
+            raw = self.w3.eth.call({"to": self.contract.address, "data": data})
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+        values = abi_decode(outputs, raw)
+        return values[0] if len(values) == 1 else values
+
+    def _read_signature(self, name: str) -> tuple[bytes, list[str], list[str]]:
+        found = [
+            item
+            for item in self.contract.abi
+            if item.get("type") == "function" and item.get("name") == name
+        ]
+        if len(found) != 1:
+            raise ValueError(f"{name!r} is not exactly one function of this contract's ABI")
+        function = cast(ABIFunction, found[0])
+        outputs = list(get_abi_output_types(function))
+        if any("address" in output for output in outputs):
+            raise ValueError(f"{name} returns an address: read it with _call (checksummed)")
+        signature = (
+            function_abi_to_4byte_selector(function),
+            list(get_abi_input_types(function)),
+            outputs,
+        )
+        self._reads[name] = signature
+        return signature

@@ -408,14 +408,14 @@ class RegistryClient(ContractClient):
         """(latest version, revoked, checkpoint progress) as the registry holds them now;
         one ``eth_call`` (`document_state` also reads logs, to tell an unanchored id from
         one nothing happened to since its anchoring: (1, False, 0) here)."""
-        state = self._call(self.contract.functions.documentState(doc_id))
+        state = self._read("documentState", doc_id)
         materialized, _, status, version, progress, *_ = state
         if not materialized:
             return 1, False, 0
         return int(version), DocStatus(status) is DocStatus.REVOKED, int(progress)
 
     def document_state(self, doc_id: bytes) -> DocumentState:
-        s = self._call(self.contract.functions.documentState(doc_id))
+        s = self._read("documentState", doc_id)
         materialized, doc_type, status, version, position, reason, _m_at, updated, revoked = s
         if not materialized:
             if not self.is_anchored(doc_id):

@@ -193,6 +193,26 @@ def test_issuing_authority_must_be_registered_by_the_issuer(
 # -- AEO / MRA ---------------------------------------------------------------------------
 
 
+def test_per_document_reads_answer_as_web3_calls_do(consortium: ConsortiumFixture) -> None:
+    """`ContractClient._read` (eth_abi encoding, for the reads made per document)
+    gives what web3's `call()` gives, before and after a document's state exists."""
+    registry, aeo = consortium["KZ"].ledger.registry, consortium["KZ"].ledger.aeo
+    doc = anchored(consortium, "KZ", record())
+    functions = registry.contract.functions
+    answers = [registry._read("documentState", doc)]
+    assert answers[0] == functions.documentState(doc).call()
+    registry.amend(doc, os.urandom(32), os.urandom(32))
+    registry.revoke(doc, 9)
+    answers.append(registry._read("documentState", doc))
+    assert answers[1] == functions.documentState(doc).call()
+    assert answers[0] != answers[1]
+    operator = os.urandom(32)
+    call = aeo.contract.functions.recognition(b"KZ", operator, b"UZ")
+    assert aeo._read("recognition", b"KZ", operator, b"UZ") == tuple(call.call())
+    with pytest.raises(ValueError, match="returns an address"):
+        consortium["KZ"].ledger.consortium._read("accountsOf", b"KZ")
+
+
 def test_operator_recognition_follows_status_and_mra(consortium: ConsortiumFixture) -> None:
     kz, uz = consortium["KZ"].ledger.aeo, consortium["UZ"].ledger.aeo
     operator = os.urandom(32)
