@@ -252,6 +252,10 @@ class IpfsStore:
         if client is None:
             try:
                 client = ipfshttpclient.Client(self.api_address, session=True)
+                # The same fix as the chain's (`chain.http_session`): requests would read
+                # the environment's proxy variables and .netrc again on every request.
+                # The API is the member's own node; ipfshttpclient passes no proxies.
+                client._client._session.trust_env = False
             except ipfs_errors.AddressError as error:
                 raise ConfigurationError(
                     f"IPFS API address {self.api_address!r} is not usable ({error}); "

@@ -211,6 +211,8 @@ def test_per_document_reads_answer_as_web3_calls_do(consortium: ConsortiumFixtur
     assert aeo._read("recognition", b"KZ", operator, b"UZ") == tuple(call.call())
     with pytest.raises(ValueError, match="returns an address"):
         consortium["KZ"].ledger.consortium._read("accountsOf", b"KZ")
+    with pytest.raises(ce.ConsortiumNotActiveMember):  # a revert keeps its typed error
+        consortium["KZ"].ledger.consortium._read("activeEconomyOf", Account.create().address)
 
 
 def test_operator_recognition_follows_status_and_mra(consortium: ConsortiumFixture) -> None:
