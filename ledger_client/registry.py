@@ -17,18 +17,19 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound
-from web3.logs import DISCARD
-from web3.types import TxParams, TxReceipt
+from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from ledger_client.chain import TransactionSender, as_chain_error
 from ledger_client.contract_client import ContractClient
-from ledger_client.errors import LedgerClientError
+from ledger_client.errors import ChainError, LedgerClientError
+from ledger_client.raw_logs import RawLog, raw_logs
 from ledger_client.records import (
     CheckpointKind,
     DocStatus,
@@ -128,6 +129,10 @@ class RegistryClient(ContractClient):
         self._levels: OrderedDict[bytes, list[list[bytes]]] = OrderedDict()
         self._cache_size = proof_cache_size
         self._cache_lock = threading.Lock()
+        self._batch_topics = {
+            bytes(HexBytes(contract.events[name]().topic)): name
+            for name in ("DocumentAnchored", "DocumentLinked", "BatchAnchored")
+        }
 
     # -- anchoring --------------------------------------------------------------
     def anchor_batch(
@@ -200,32 +205,28 @@ class RegistryClient(ContractClient):
         )
         if not logs:
             raise DocumentNotAnchoredError(f"document 0x{doc_id.hex()} is not anchored")
-        tx_hash = bytes(logs[0]["transactionHash"])
-        with self._cache_lock:
-            for batch in self._batches.values():
-                if batch.tx_hash == tx_hash and doc_id in batch.ids:
-                    return batch
-        receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-        batch = self._rebuild_batch(receipt, doc_id)
-        with self._cache_lock:
-            self._batches[batch.batch_key] = batch
-            while len(self._batches) > self._cache_size:
-                self._batches.popitem(last=False)
+        batch = self._batch_anchored_in(doc_id, bytes(logs[0]["transactionHash"]))
+        if batch is None:
+            raise DocumentNotAnchoredError(f"no batch event covers document 0x{doc_id.hex()}")
         return batch
 
     def _batch_anchored_in(self, doc_id: bytes, tx_hash: bytes) -> AnchoredBatch | None:
+        """The batch of `doc_id` anchored by transaction `tx_hash` (cached), or None if
+        that transaction did not anchor it (unknown, reverted, another batch)."""
         with self._cache_lock:
             for batch in self._batches.values():
                 if batch.tx_hash == tx_hash and doc_id in batch.ids:
                     return batch
-        try:
-            receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-        except TransactionNotFound:
+        receipt = self._raw_receipt(tx_hash)
+        if receipt is None or int(receipt["status"], 16) != 1:
             return None
-        if receipt["status"] != 1:
-            return None
+        address = self.contract.address.lower()
+        logs = raw_logs(
+            (log for log in receipt["logs"] if str(log["address"]).lower() == address),
+            self._batch_topics,
+        )
         try:
-            batch = self._rebuild_batch(receipt, doc_id)
+            batch = self._rebuild_batch(logs, doc_id, tx_hash, int(receipt["blockNumber"], 16))
         except DocumentNotAnchoredError:
             return None
         if doc_id not in batch.ids:
@@ -236,29 +237,46 @@ class RegistryClient(ContractClient):
                 self._batches.popitem(last=False)
         return batch
 
-    def _rebuild_batch(self, receipt: TxReceipt, doc_id: bytes) -> AnchoredBatch:
+    def _raw_receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
+        """The receipt unformatted (web3 formats a receipt's logs at ~1 ms each, and an
+        anchoring receipt holds one per document); None if the chain does not know it."""
+        try:
+            response = self.w3.provider.make_request(
+                RPCEndpoint("eth_getTransactionReceipt"), ["0x" + tx_hash.hex()]
+            )
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+        if "error" in response:
+            raise ChainError(
+                f"reading the receipt of 0x{tx_hash.hex()} failed: {response['error']}"
+            )
+        return cast(dict[str, Any] | None, response.get("result"))
+
+    def _rebuild_batch(
+        self, logs: Sequence[RawLog], doc_id: bytes, tx_hash: bytes, block_number: int
+    ) -> AnchoredBatch:
+        """The batch covering `doc_id` among an anchoring transaction's registry logs."""
         parsed = parse_document_id(doc_id)
-        anchored = self.contract.events.DocumentAnchored().process_receipt(receipt, errors=DISCARD)
-        linked = self.contract.events.DocumentLinked().process_receipt(receipt, errors=DISCARD)
-        for event in self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD):
-            args = event["args"]
-            first, count = int(args["firstSerial"]), int(args["count"])
-            issuer = bytes(args["issuer"]).decode()
+        for log in logs:
+            if log.event != "BatchAnchored":
+                continue
+            first, count = log.uint(2), log.uint(3)
+            issuer = log.topics[2][:2].decode()
             if issuer == parsed.economy and first <= parsed.serial < first + count:
+                batch_log = log
                 break
         else:
             raise DocumentNotAnchoredError(f"no batch event covers document 0x{doc_id.hex()}")
         destinations: dict[bytes, list[str]] = defaultdict(list)
         payload: dict[bytes, tuple[bytes, bytes]] = {}
-        for e in anchored:
-            key = bytes(e["args"]["id"])
-            destinations[key].append(bytes(e["args"]["destination"]).decode())
-            payload.setdefault(
-                key, (bytes(e["args"]["commitment"]), bytes(e["args"]["payloadDigest"]))
-            )
         links: dict[bytes, list[bytes]] = defaultdict(list)
-        for e in linked:
-            links[bytes(e["args"]["id"])].append(bytes(e["args"]["linkedId"]))
+        for log in logs:
+            if log.event == "DocumentAnchored":
+                key = log.topics[1]
+                destinations[key].append(log.topics[3][:2].decode())
+                payload.setdefault(key, (log.word(0), log.word(1)))
+            elif log.event == "DocumentLinked":
+                links[log.topics[1]].append(log.topics[2])
         ids, records = [], []
         for key in destinations:  # log order = record order
             p = parse_document_id(key)
@@ -270,16 +288,16 @@ class RegistryClient(ContractClient):
                 Record(p.doc_type, commitment, digest, tuple(destinations[key]), tuple(links[key]))
             )
         return AnchoredBatch(
-            batch_key=bytes(args["batchKey"]),
+            batch_key=batch_log.topics[1],
             issuer=issuer,
-            submitter=str(args["submitter"]),
-            authority_id=bytes(args["authorityId"]),
+            submitter=to_checksum_address(batch_log.word(0)[12:]),
+            authority_id=batch_log.word(1),
             first_serial=first,
-            root=bytes(args["root"]),
+            root=batch_log.word(4),
             ids=tuple(ids),
             records=tuple(records),
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
+            tx_hash=tx_hash,
+            block_number=block_number,
         )
 
     def document_proof(self, doc_id: bytes, anchored_in: bytes | None = None) -> DocumentProof:

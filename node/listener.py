@@ -92,7 +92,7 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from ledger_client.aeo import Recognition, operator_id_of
-from ledger_client.audit.chain_index import ChainIndex, RawLog, raw_logs
+from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.chain import HeadSubscription, may_hold_logs_of
 from ledger_client.commitment import commit
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
@@ -100,6 +100,7 @@ from ledger_client.errors import ChainError, ContractRuleError, VerificationErro
 from ledger_client.ipfs import IpfsStore, cid_to_digest
 from ledger_client.ledger import Ledger
 from ledger_client.provenance import DocumentHistory, DocumentPayload, VerifiedDocument
+from ledger_client.raw_logs import RawLog, raw_logs
 from ledger_client.records import Lane, economy_bytes, parse_document_id
 from ledger_client.registry import AcknowledgementItem
 from manifests import PreArrivalManifest, parse_document

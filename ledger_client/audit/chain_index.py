@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from web3 import Web3
@@ -36,10 +35,11 @@ from ledger_client.provenance import (
     RevocationRecord,
     VersionRecord,
 )
+from ledger_client.raw_logs import RawLog, decode_log_word, raw_logs
 from ledger_client.records import CheckpointKind, DocType, Lane, parse_document_id
 from ledger_client.registry import RegistryClient
 
-__all__ = ["ChainIndex", "RawLog", "decode_log_word", "raw_logs"]
+__all__ = ["ChainIndex"]
 
 _DOCUMENT_EVENTS: Final = (
     "DocumentAnchored",
@@ -51,53 +51,6 @@ _DOCUMENT_EVENTS: Final = (
 )
 ID_CHUNK: Final = 1000
 BLOCK_BATCH: Final = 500
-
-
-@dataclass(frozen=True, slots=True)
-class RawLog:
-    """One registry log, still raw: topics and data words as bytes."""
-
-    event: str
-    topics: tuple[bytes, ...]
-    data: bytes
-    block_number: int
-    log_index: int
-    tx_hash: bytes
-    block_hash: bytes
-
-    def word(self, index: int) -> bytes:
-        return self.data[32 * index : 32 * index + 32]
-
-    def uint(self, index: int) -> int:
-        return int.from_bytes(self.word(index), "big")
-
-
-def raw_logs(result: Iterable[dict[str, Any]], names: dict[bytes, str]) -> list[RawLog]:
-    """The logs of an unformatted ``eth_getLogs`` result whose first topic is in `names`
-    (signature topic -> event name); removed (reorged) logs are left out."""
-    out = []
-    for log in result:
-        topics = tuple(bytes.fromhex(t[2:]) for t in log["topics"])
-        name = names.get(topics[0]) if topics else None
-        if name is None or log.get("removed"):
-            continue
-        out.append(
-            RawLog(
-                name,
-                topics,
-                bytes.fromhex(log["data"][2:]),
-                int(log["blockNumber"], 16),
-                int(log["logIndex"], 16),
-                bytes.fromhex(log["transactionHash"][2:]),
-                bytes.fromhex(log["blockHash"][2:]),
-            )
-        )
-    return out
-
-
-def decode_log_word(topic: bytes) -> str:
-    """A bytes2 economy from an indexed topic (left-aligned)."""
-    return topic[:2].decode("ascii", "replace")
 
 
 class ChainIndex:

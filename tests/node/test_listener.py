@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ledger_client.audit.chain_index import RawLog
 from ledger_client.errors import VerificationError
+from ledger_client.raw_logs import RawLog
 from ledger_client.records import document_id
 from manifests import PreArrivalManifest
 from manifests.generate import generate_linked_co, generate_manifest
