@@ -13,7 +13,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import RPCEndpoint
 
-from ledger_client.chain import TransactionSender, connect, connect_async
+from ledger_client.chain import TransactionSender, connect, connect_async, http_session
 from ledger_client.errors import ChainUnavailableError
 from ledger_client.keystore import (
     KeystoreError,
@@ -113,3 +113,18 @@ def test_a_read_of_a_state_the_node_no_longer_keeps_fails_as_such(w3: Web3) -> N
     old = w3.eth.block_number - 1
     with pytest.raises(Web3RPCError, match="BlockOutOfRange"):
         w3.eth.get_balance(w3.eth.accounts[0], old)
+
+
+def test_http_sessions_take_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`http_session` resolves proxies and the CA bundle when it is made; requests would
+    otherwise read the environment (and look for .netrc) on every request."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    remote = http_session("https://rpc.example.org")
+    local = http_session("http://127.0.0.1:8545")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9999")  # read no more
+    assert not remote.trust_env and not local.trust_env
+    assert remote.proxies["https"] == "http://127.0.0.1:3128"
+    assert local.proxies == {}
+    assert remote.verify == "/etc/ssl/certs/ca-certificates.crt"
