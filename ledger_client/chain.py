@@ -36,7 +36,13 @@ from hexbytes import HexBytes
 from requests.adapters import HTTPAdapter
 from web3 import AsyncWeb3, Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TransactionIndexingInProgress,
+    TransactionNotFound,
+    Web3RPCError,
+)
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import AsyncHTTPProvider, HTTPProvider, WebSocketProvider
 from web3.types import Nonce, RPCEndpoint, RPCResponse, TxParams, TxReceipt
@@ -51,6 +57,12 @@ from ledger_client.errors import (
 
 #: Transactions are priced once per this many seconds, not once per transaction.
 FEE_REFRESH_SECONDS = 2.0
+
+#: Waits between receipt polls: short first (an automining devnet usually has the
+#: receipt a few ms after the send, and a miss at web3's fixed 50 ms interval put
+#: 50 ms on the slowest submissions), then every `RECEIPT_POLL_MAX` seconds.
+RECEIPT_POLLS = (0.002, 0.005, 0.01, 0.02, 0.04)
+RECEIPT_POLL_MAX = 0.05
 
 log = structlog.get_logger(__name__)
 
@@ -321,14 +333,21 @@ class TransactionSender:
         raise AssertionError("unreachable")
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=0.05
-            )
-        except TimeExhausted as exc:
-            raise TransactionFailedError(
-                f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout}s"
-            ) from exc
+        """The transaction's receipt once mined (polled, see `RECEIPT_POLLS`); a revert
+        raises its rule error, no receipt within `receipt_timeout` TransactionFailedError."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delays = iter(RECEIPT_POLLS)
+        while True:
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                break
+            except (TransactionNotFound, TransactionIndexingInProgress):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TransactionFailedError(
+                        f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout}s"
+                    ) from None
+                time.sleep(min(next(delays, RECEIPT_POLL_MAX), left))
         if receipt["status"] != 1:
             raise self._explain_failure(tx_hash, receipt)
         return receipt

@@ -14,7 +14,7 @@ from web3.exceptions import Web3RPCError
 from web3.types import RPCEndpoint
 
 from ledger_client.chain import TransactionSender, connect, connect_async, http_session
-from ledger_client.errors import ChainUnavailableError
+from ledger_client.errors import ChainUnavailableError, TransactionFailedError
 from ledger_client.keystore import (
     KeystoreError,
     create_account_keystore,
@@ -53,6 +53,32 @@ def test_nonce_resyncs_after_an_outside_transaction(w3: Web3, sender: Transactio
     _transfer(other, recipient, 1)
     _transfer(sender, recipient, 1)  # stale local nonce: must resync, not fail
     assert w3.eth.get_balance(recipient) == 3
+
+
+def test_waiting_for_a_receipt_polls_until_mined_and_gives_up_at_the_timeout(
+    w3: Web3, sender: TransactionSender
+) -> None:
+    recipient = Account.create().address
+    base = {"to": recipient, "value": 1, "gas": 21000, "chainId": sender.chain_id}
+    nonce = w3.eth.get_transaction_count(sender.address)
+    # Sent one nonce ahead: the chain holds it back until the gap is filled.
+    queued = w3.eth.send_raw_transaction(
+        sender.account.sign_transaction(
+            {**base, **sender.fee_params(), "nonce": nonce + 1}
+        ).raw_transaction
+    )
+    sender.receipt_timeout = 0.3
+    with pytest.raises(TransactionFailedError, match=r"not mined within 0\.3s"):
+        sender.wait(queued)
+    sender.receipt_timeout = 30.0
+    gap = w3.eth.send_raw_transaction(
+        sender.account.sign_transaction(
+            {**base, **sender.fee_params(), "nonce": nonce}
+        ).raw_transaction
+    )
+    assert sender.wait(queued)["status"] == 1
+    assert sender.wait(gap)["blockNumber"] <= sender.wait(queued)["blockNumber"]
+    assert w3.eth.get_balance(recipient) == 2
 
 
 def test_unreachable_endpoint_is_a_clear_error() -> None:
