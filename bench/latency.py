@@ -160,7 +160,7 @@ def _cell(p: dict[str, Any], q: str) -> str:
 def markdown_section(profile: str = "quick") -> str:
     lines = [
         "Command: `python -m bench` (section `End-to-end latency`): the `cie demo` scenario "
-        "on a fresh embedded devnet (4 members, anvil with 0.2 s interval + automine, node "
+        "on a fresh embedded devnet (4 members, anvil with 1 s interval + automine, node "
         "listeners woken by the WebSocket new heads whose logs bloom may hold a log for "
         "them; poll timer 0.25 s while the WebSocket is down, 2 s while it is live), at node "
         "confirmations 0 (the devnet's) and 1; totals are the demo's percentiles from the "

@@ -36,7 +36,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import Wei
 
-from devnet.anvil import AnvilChain
+from devnet.anvil import BLOCK_TIME, AnvilChain
 from devnet.ipfs import EmbeddedIpfsNode, connect_nodes
 from devnet.processes import (
     DevnetError,
@@ -60,7 +60,7 @@ class DevnetConfig:
     ipfs_api_base_port: int = 5101
     ipfs_swarm_base_port: int = 4101
     node_base_port: int = 8101
-    block_time: float = 0.2
+    block_time: float = BLOCK_TIME
     # anvil (one sequencer) and QBFT are final on inclusion: no block to wait for.
     node_confirmations: int = 0
     node_poll_interval: float = 0.25
