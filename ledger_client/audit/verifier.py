@@ -41,6 +41,7 @@ from ledger_client.audit.report import (
 )
 from ledger_client.commitment import commit, root_of_redacted
 from ledger_client.errors import LedgerClientError
+from ledger_client.heap import frozen_heap
 from ledger_client.ledger import Ledger
 from ledger_client.provenance import DocumentHistory, read_history
 from ledger_client.records import CheckpointKind, DocType, parse_document_id
@@ -260,12 +261,28 @@ class AuditVerifier:
         processes (the commitment is CPU-bound), ahead of the chain reads and
         reports of earlier chunks, which stay in this process.
         """
-        items = list(files)
+        # The collector's full collections would walk the whole heap (modules,
+        # files, the reports so far) every few hundred thousand allocations:
+        # frozen, batches run 1.2x faster (bench.audit_bench's "before" row).
+        with frozen_heap() as keep:
+            return self._verify_all(list(files), progress, chunk, include_fields, workers, keep)
+
+    def _verify_all(
+        self,
+        items: list[tuple[str, bytes]],
+        progress: Callable[[int], None] | None,
+        chunk: int,
+        include_fields: bool,
+        workers: int,
+        keep: Callable[[], None],
+    ) -> list[BatchItem]:
+        """`verify_many`; `keep` is called after each chunk (its reports stay till the end)."""
         chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
         results: list[BatchItem] = []
         if workers <= 1 or len(items) < 2 * HASH_JOB:
             for part in chunks:
                 results.extend(self._verify_chunk(part, _present_many(part, include_fields)))
+                keep()
                 if progress is not None:
                     progress(len(part))
             return results
@@ -296,6 +313,7 @@ class AuditVerifier:
             for part, part_jobs in zip(chunks, jobs, strict=True):
                 presented = [p for job in part_jobs for p in job.get()]
                 results.extend(self._verify_chunk(part, presented))
+                keep()
                 if progress is not None:
                     progress(len(part))
         return results

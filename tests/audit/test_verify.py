@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -154,6 +155,7 @@ def test_hashing_in_worker_processes_gives_the_same_reports(scenario: Scenario) 
         assert comparable(a.report) == comparable(b.report)
     verdicts = [item.report.verdict for item in with_workers if item.report]
     assert verdicts == [EXPECTED[n] for _ in range(50) for n in names]
+    assert gc.get_freeze_count() == 0  # batches freeze the heap only while they run
 
 
 def test_edge_files_unknown_version_malformed_id_and_removed_field(scenario: Scenario) -> None:
