@@ -161,7 +161,7 @@ SCAN_LOGS_TARGET = 2000
 SCAN_FIRST_SPAN = 16
 """Blocks of a listener's first scan chunk; the span adapts from there."""
 _IN_CHUNK = 500
-"""Keys per ``IN (...)`` list of the scan's set-based queries (`_record_span`)."""
+"""Keys per ``IN (...)`` list of the listener's set-based queries."""
 
 
 def next_scan_span(span: int, scanned: int, logs: int, *, limit: int, target: int) -> int:
@@ -264,12 +264,21 @@ _Keyed = TypeVar("_Keyed", tables.Processing, tables.RiskOutcome)
 def _rows_by_key(
     session: Session, model: type[_Keyed], keys: Sequence[tuple[str, int]]
 ) -> dict[tuple[str, int], _Keyed]:
-    """The rows of `model` for (document, version) `keys`, 500 keys per query."""
+    """The rows of `model` for (document, version) `keys`, `_IN_CHUNK` documents a query.
+
+    Selected by document (the primary key's first column) and narrowed to the versions
+    asked here: a row-value IN on (document, version) made SQLite scan the whole table
+    for every query (87 ms at 100,000 rows, against 7 ms so).
+    """
+    wanted = set(keys)
+    documents = list(dict.fromkeys(document for document, _ in keys))
     found: dict[tuple[str, int], _Keyed] = {}
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start : start + 500])
-        query = select(model).where(tuple_(model.document_id, model.version).in_(chunk))
-        found.update(((r.document_id, r.version), r) for r in session.scalars(query))
+    for start in range(0, len(documents), _IN_CHUNK):
+        chunk = documents[start : start + _IN_CHUNK]
+        query = select(model).where(model.document_id.in_(chunk))
+        for row in session.scalars(query):
+            if (row.document_id, row.version) in wanted:
+                found[(row.document_id, row.version)] = row
     return found
 
 
