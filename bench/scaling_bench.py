@@ -343,6 +343,43 @@ def _s(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f}"
 
 
+def _growth(finished: list[Result]) -> list[str]:
+    """How each cost per document moved from the smallest to the largest finished run."""
+    if len(finished) < 2:
+        return []
+    small, large = finished[0], finished[-1]
+
+    def per_doc(name: str, a: float, b: float) -> str:
+        return f"{name} {a:,.0f} -> {b:,.0f} ({b / a:.2f}x)"
+
+    costs = [
+        per_doc(
+            "node DB bytes/doc",
+            small.node_db_bytes / small.documents,
+            large.node_db_bytes / large.documents,
+        ),
+        per_doc(
+            "outbox bytes/doc",
+            small.outbox_bytes / small.documents,
+            large.outbox_bytes / large.documents,
+        ),
+    ]
+    if small.process_rate and large.process_rate:
+        costs.append(
+            f"processing time per document {1000 / small.process_rate:.1f} -> "
+            f"{1000 / large.process_rate:.1f} ms ({small.process_rate / large.process_rate:.2f}x)"
+        )
+    costs.append(
+        f"submission time per document {1000 / small.submit_rate:.2f} -> "
+        f"{1000 / large.submit_rate:.2f} ms ({small.submit_rate / large.submit_rate:.2f}x)"
+    )
+    return [
+        "",
+        f"Growth from {small.documents:,} to {large.documents:,} documents "
+        f"({large.documents / small.documents:,.0f}x the documents): " + "; ".join(costs) + ".",
+    ]
+
+
 def markdown(result: dict[str, Any]) -> str:
     results: list[Result] = result["results"]
     lines = [
@@ -384,6 +421,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_mib(r.node_db_bytes)} | {r.node_db_bytes / r.documents:,.0f} |"
         )
     by_size = {r.documents: r for r in results if r.process_seconds is not None}
+    lines += _growth(sorted(by_size.values(), key=lambda r: r.documents))
     if 10_000 in by_size and 100_000 in by_size:
         small, large = by_size[10_000], by_size[100_000]
         lines += [

@@ -36,3 +36,36 @@ def test_each_mining_mode_replaces_the_devnets_mining_flags(tmp_path: Path) -> N
         assert argv.count("--mixed-mining") == flags.count("--mixed-mining"), label
         assert argv[-len(flags) :] == flags if flags else "--block-time" not in argv
         assert "--no-request-size-limit" in argv  # the devnet's other flags stay
+
+
+def test_the_scaling_section_says_how_each_cost_per_document_grew() -> None:
+    from bench.scaling_bench import Result, markdown
+
+    def run(documents: int, process_seconds: float, db_bytes: int) -> Result:
+        return Result(
+            documents=documents,
+            submit_seconds=documents / 400,
+            outbox_bytes=4_000 * documents,
+            blocks=documents // 200,
+            anvil_rss_before=2**20,
+            anvil_rss_after=2**21,
+            anvil_rss_end=2**22,
+            first_event_seconds=2.0,
+            scan_seconds=3.0,
+            process_seconds=process_seconds,
+            recorded=documents,
+            processed=documents,
+            acknowledged=documents,
+            assessed=documents,
+            rss_peak=170 * 2**20,
+            rss_end=170 * 2**20,
+            rss_at_scan=160 * 2**20,
+            node_db_bytes=db_bytes,
+            cap=2400.0,
+        )
+
+    text = markdown({"results": [run(1_000, 12.0, 9_000_000), run(10_000, 202.0, 50_000_000)]})
+    assert "Growth from 1,000 to 10,000 documents (10x the documents)" in text
+    assert "node DB bytes/doc 9,000 -> 5,000 (0.56x)" in text
+    assert "processing time per document 10.0 -> 20.0 ms (2.00x)" in text
+    assert "submission time per document 2.50 -> 2.50 ms (1.00x)" in text
