@@ -1,4 +1,4 @@
-"""`ledger_client.heap.frozen_heap`: what the audit batch freezes, and that garbage is still freed."""
+"""`ledger_client.heap.frozen_heap`: what an audit batch freezes; garbage is still freed."""
 
 from __future__ import annotations
 
