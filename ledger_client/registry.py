@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
@@ -113,6 +113,26 @@ class AnchoredBatch:
     block_number: int
 
 
+PROOF_CACHE_DOCUMENTS = 16_384
+"""Documents whose anchored batch (records, Merkle levels) a `RegistryClient` keeps.
+
+Bounded by documents, not batches: a batch holds up to thousands of records, and the
+former bound of 256 batches let an importer hold 128,000 records at 500 a batch (about
+550 bytes each with their Merkle levels), so its memory grew through a 100k catch-up.
+"""
+
+_Cached = TypeVar("_Cached")
+
+
+def _trim(cache: OrderedDict[bytes, _Cached], size: Callable[[_Cached], int], limit: int) -> None:
+    """Drop the oldest entries of `cache` until their sizes add up to `limit` at most
+    (the newest entry stays, however large)."""
+    total = sum(size(entry) for entry in cache.values())
+    while total > limit and len(cache) > 1:
+        _, dropped = cache.popitem(last=False)
+        total -= size(dropped)
+
+
 class RegistryClient(ContractClient):
     def __init__(
         self,
@@ -120,14 +140,14 @@ class RegistryClient(ContractClient):
         sender: TransactionSender | None = None,
         *,
         from_block: int = 0,
-        proof_cache_size: int = 256,
+        proof_cache_documents: int = PROOF_CACHE_DOCUMENTS,
     ) -> None:
         super().__init__(contract, sender)
         self.from_block = from_block
         self._batches: OrderedDict[bytes, AnchoredBatch] = OrderedDict()
         # batch key -> Merkle levels: proving every document of a batch hashes it once
         self._levels: OrderedDict[bytes, list[list[bytes]]] = OrderedDict()
-        self._cache_size = proof_cache_size
+        self._cache_documents = proof_cache_documents
         self._cache_lock = threading.Lock()
         self._batch_topics = {
             bytes(HexBytes(contract.events[name]().topic)): name
@@ -233,8 +253,7 @@ class RegistryClient(ContractClient):
             return None
         with self._cache_lock:
             self._batches[batch.batch_key] = batch
-            while len(self._batches) > self._cache_size:
-                self._batches.popitem(last=False)
+            _trim(self._batches, lambda cached: len(cached.ids), self._cache_documents)
         return batch
 
     def _raw_receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
@@ -312,8 +331,7 @@ class RegistryClient(ContractClient):
             )
             with self._cache_lock:
                 self._levels[batch.batch_key] = levels
-                while len(self._levels) > self._cache_size:
-                    self._levels.popitem(last=False)
+                _trim(self._levels, lambda cached: len(cached[0]), self._cache_documents)
         return DocumentProof(
             batch.batch_key,
             batch.records[index].pack(),

@@ -16,6 +16,7 @@ from ledger_client.aeo import RecognitionBasis
 from ledger_client.consortium import MemberStatus, ProposalStatus
 from ledger_client.errors import ContractRuleError
 from ledger_client.records import CheckpointKind, DocStatus, DocType, Lane, Record, document_id
+from ledger_client.registry import RegistryClient
 from tests.conftest import ConsortiumFixture
 
 _serials = itertools.count(1_000)
@@ -118,6 +119,31 @@ def test_batch_roundtrip_and_proofs_rebuilt_from_events(consortium: ConsortiumFi
         proof = kz.document_proof(doc_id)
         assert proof.record == rec.pack()
         assert kz.contract.functions.verifyDocument(doc_id, proof.as_tuple()).call()
+
+
+def test_the_proof_cache_is_bounded_by_documents_not_batches(
+    consortium: ConsortiumFixture,
+) -> None:
+    """A 256-batch bound held 128,000 records at 500 a batch: an importer's memory grew
+    through a 100k catch-up. Evicted batches are read again when asked."""
+    kz = consortium["KZ"].ledger.registry
+    small = RegistryClient(kz.contract, proof_cache_documents=12)
+    batches = []
+    for _ in range(3):
+        first = serial()
+        for _ in range(4):
+            serial()
+        records = [record(DocType.CERTIFICATE_OF_ORIGIN, "UZ") for _ in range(5)]
+        batches.append((kz.anchor_batch(first, records).ids, records))
+    for _ in range(2):  # the second pass reads the evicted batches again
+        for ids, records in batches:
+            for doc_id, rec in zip(ids, records, strict=True):
+                proof = small.document_proof(doc_id)
+                assert proof.record == rec.pack()
+                assert kz.contract.functions.verifyDocument(doc_id, proof.as_tuple()).call()
+            assert sum(len(b.ids) for b in small._batches.values()) <= 12
+            assert sum(len(levels[0]) for levels in small._levels.values()) <= 12
+    assert len(small._batches) == 2  # 10 documents; a third batch would make 15
 
 
 def test_only_the_issuer_amends_or_revokes(consortium: ConsortiumFixture) -> None:
