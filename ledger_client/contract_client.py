@@ -3,6 +3,7 @@ signing sender, and calls whose reverts come back as typed rule errors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
@@ -71,6 +72,44 @@ class ContractClient:
             return self._call(getattr(self.contract.functions, name)(*args))
         values = abi_decode(outputs, bytes.fromhex(result[2:]))
         return values[0] if len(values) == 1 else values
+
+    def _read_many(self, name: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """`_read` of function `name` once for each argument tuple of `args`, as one
+        JSON-RPC batch of ``eth_call`` (one HTTP round trip and one request's client
+        CPU instead of one each). An answer that is an error or empty is read again
+        alone with `_read`, which raises its typed error."""
+        if not args:
+            return []
+        make_batch = getattr(self.w3.provider, "make_batch_request", None)
+        if make_batch is None:  # a provider without batches
+            return [self._read(name, *a) for a in args]
+        selector, inputs, outputs = self._reads.get(name) or self._read_signature(name)
+        address = self.contract.address
+        requests = [
+            (
+                RPCEndpoint("eth_call"),
+                [
+                    {"to": address, "data": "0x" + (selector + abi_encode(inputs, a)).hex()},
+                    "latest",
+                ],
+            )
+            for a in args
+        ]
+        try:
+            responses = make_batch(requests)
+        except Exception as exc:
+            raise as_chain_error(exc) from exc
+        if not isinstance(responses, list) or len(responses) != len(args):
+            return [self._read(name, *a) for a in args]  # a batch refused as a whole
+        out = []
+        for a, response in zip(args, responses, strict=True):
+            result = response.get("result")
+            if "error" in response or not isinstance(result, str) or len(result) <= 2:
+                out.append(self._read(name, *a))
+                continue
+            values = abi_decode(outputs, bytes.fromhex(result[2:]))
+            out.append(values[0] if len(values) == 1 else values)
+        return out
 
     def _read_signature(self, name: str) -> tuple[bytes, list[str], list[str]]:
         found = [

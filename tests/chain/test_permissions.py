@@ -241,6 +241,34 @@ def test_per_document_reads_answer_as_web3_calls_do(consortium: ConsortiumFixtur
         consortium["KZ"].ledger.consortium._read("activeEconomyOf", Account.create().address)
 
 
+def test_batched_per_document_reads_answer_as_single_reads_do(
+    consortium: ConsortiumFixture,
+) -> None:
+    """`ContractClient._read_many` (one JSON-RPC batch) gives, in order, what `_read`
+    gives for each: untouched, amended and revoked documents alike; a revert in the
+    batch keeps its typed error."""
+    registry = consortium["KZ"].ledger.registry
+    untouched, amended, revoked = (anchored(consortium, "KZ", record()) for _ in range(3))
+    registry.amend(amended, os.urandom(32), os.urandom(32))
+    registry.revoke(revoked, 4)
+    ids = [revoked, untouched, amended, untouched]
+    assert registry.recorded_states(ids) == [registry.recorded_state(d) for d in ids]
+    assert registry.recorded_states(ids) == [(1, True, 0), (1, False, 0), (2, False, 0)] + [
+        (1, False, 0)
+    ]
+    assert registry.recorded_states([]) == []
+    consortium_client = consortium["KZ"].ledger.consortium
+    member = consortium_client._read("activeEconomyOf", consortium["KZ"].account.address)
+    with pytest.raises(ce.ConsortiumNotActiveMember):
+        consortium_client._read_many(
+            "activeEconomyOf",
+            [(consortium["KZ"].account.address,), (Account.create().address,)],
+        )
+    assert consortium_client._read_many(
+        "activeEconomyOf", [(consortium["KZ"].account.address,)]
+    ) == [member]
+
+
 def test_operator_recognition_follows_status_and_mra(consortium: ConsortiumFixture) -> None:
     kz, uz = consortium["KZ"].ledger.aeo, consortium["UZ"].ledger.aeo
     operator = os.urandom(32)
