@@ -154,8 +154,10 @@ HISTORY_SLICE = 256
 scans every block from the slice's earliest anchoring to the head, so during a catch-up,
 whose documents were anchored long ago, its cost grows with the chain (32 at a time,
 anvil took 49-70% of the CPU in the first 20,000 documents of a 100,000 catch-up; 256 at a
-time, 33%). A fetch started after hooks ran since the read first asks the registry (one
-``eth_call``) whether the document changed meanwhile, and reads its history anew if so."""
+time, 33%). Fetches started after hooks ran since the read go `4 * fetch_workers` at a
+time, and each such group first asks the registry (one batch of ``eth_call``, was one call
+a fetch) whether its documents changed meanwhile; a changed one's fetch reads its history
+anew."""
 SCAN_LOGS_TARGET = 2000
 """Logs a scan chunk aims at (`next_scan_span`)."""
 SCAN_FIRST_SPAN = 16
@@ -824,9 +826,10 @@ class RegistryListener:
         """Assess the pending versions among (anything, document, version) `keys`.
 
         Fetching and verifying a version is mostly waiting (a log query, an IPFS cat
-        from the issuer's node), so up to `4 * fetch_workers` of the next versions are
-        fetched and verified ahead, `fetch_workers` at a time, on the shared fetch
-        threads; those only call the fetcher. The histories of the next
+        from the issuer's node), so the next versions are fetched and verified ahead,
+        `fetch_workers` at a time, on the shared fetch threads, started in groups of
+        `4 * fetch_workers` as the hooks reach them (at least that many ahead, fewer than
+        twice); those threads only call the fetcher. The histories of the next
         `HISTORY_SLICE` versions are read here first, in a few requests
         (`_read_histories`), so a fetch does not read its own. Everything else (the
         state check, the fault points, hooks, every database write) happens here, one
@@ -843,21 +846,23 @@ class RegistryListener:
             for index, (doc_hex, version, _) in enumerate(pending):
                 with self._lock:
                     while started < min(len(pending), index + ahead):
+                        slice_end = started - started % HISTORY_SLICE + HISTORY_SLICE
+                        group = min(len(pending), started + ahead, slice_end)
                         if started % HISTORY_SLICE == 0:
-                            histories = self._read_histories(
-                                pending[started : started + HISTORY_SLICE]
+                            # the slice's first group starts as its histories are read
+                            histories = self._read_histories(pending[started:slice_end])
+                        else:
+                            # later ones after hooks ran meanwhile: their histories are
+                            # checked against the registry first, a group at a time
+                            self._drop_changed(histories, pending[started:group])
+                        for doc_hex_ahead, version_ahead, event_block in pending[started:group]:
+                            self._start_fetch(
+                                doc_hex_ahead,
+                                version_ahead,
+                                event_block,
+                                histories.get(bytes.fromhex(doc_hex_ahead)),
                             )
-                        doc_hex_ahead, version_ahead, event_block = pending[started]
-                        self._start_fetch(
-                            doc_hex_ahead,
-                            version_ahead,
-                            event_block,
-                            histories.get(bytes.fromhex(doc_hex_ahead)),
-                            # the slice's first `ahead` fetches start as its histories
-                            # are read; later ones after hooks ran meanwhile
-                            recheck=started % HISTORY_SLICE >= ahead,
-                        )
-                        started += 1
+                        started = group
                     if self._state(doc_hex, version) == State.PENDING:
                         self._assess(doc_hex, version)
                     dropped = self._prefetched.pop((doc_hex, version), None)
@@ -912,21 +917,33 @@ class RegistryListener:
             return {}
         return found
 
+    def _drop_changed(
+        self, histories: dict[bytes, DocumentHistory], versions: Sequence[tuple[str, int, int]]
+    ) -> None:
+        """Forget the histories among `histories` of (document, version, event block)
+        `versions` whose document was amended, revoked or checkpointed since they were
+        read (one JSON-RPC batch of ``eth_call``): their fetches read them anew. If the
+        registry cannot be asked, all of them are forgotten."""
+        held = [bytes.fromhex(d) for d, _, _ in versions if bytes.fromhex(d) in histories]
+        try:
+            now = self.registry.recorded_states(held)
+        except Exception as exc:
+            log.warning("listener.recheck_failed", versions=len(held), error=str(exc))
+            for doc_id in held:
+                del histories[doc_id]
+            return
+        for doc_id, state in zip(held, now, strict=True):
+            if state != _recorded(histories[doc_id]):
+                del histories[doc_id]
+
     def _start_fetch(
-        self,
-        doc_hex: str,
-        version: int,
-        event_block: int,
-        history: DocumentHistory | None,
-        *,
-        recheck: bool,
+        self, doc_hex: str, version: int, event_block: int, history: DocumentHistory | None
     ) -> None:
         """Fetch and verify a pending version on a fetch thread (`_fetch_for_assessment`
-        takes the result). Version 1's event block is its anchoring block. `recheck`:
-        `history` was read a while ago, so ask the registry whether it still holds."""
+        takes the result). Version 1's event block is its anchoring block."""
         anchored_from = event_block if version == 1 else None
         self._prefetched[(doc_hex, version)] = _fetch_pool(self.fetch_workers).submit(
-            self._fetch, bytes.fromhex(doc_hex), version, anchored_from, history, recheck
+            self._fetch, bytes.fromhex(doc_hex), version, anchored_from, history
         )
 
     def _fetch(
@@ -935,10 +952,7 @@ class RegistryListener:
         version: int,
         anchored_from: int | None,
         history: DocumentHistory | None = None,
-        recheck: bool = False,
     ) -> VerifiedDocument:
-        if recheck and history is not None and self._changed_since(doc_id, history):
-            history = None  # the fetcher reads it anew
         with PROCESSING_SECONDS.labels("fetch_verify").time():
             verified = self.fetcher.fetch_and_verify(
                 doc_id, version, anchored_from=anchored_from, history=history
@@ -950,11 +964,6 @@ class RegistryListener:
                 answer = self.ledger.aeo.recognition(*key, self.economy)
                 self._recognitions[(doc_id.hex(), version)] = (key, answer)
         return verified
-
-    def _changed_since(self, doc_id: bytes, history: DocumentHistory) -> bool:
-        """Whether the document was amended, revoked or checkpointed after `history` was
-        read (one ``eth_call``)."""
-        return self.registry.recorded_state(doc_id) != _recorded(history)
 
     def _catch_up(self) -> None:
         """A new head arrived while acknowledgements are being sent: scan now and assess
@@ -982,9 +991,13 @@ class RegistryListener:
         return self.heads is not None and self._wake.is_set()
 
     def _state(self, doc_hex: str, version: int) -> str | None:
-        with self.db.sessions() as session:
-            row = session.get(tables.Processing, (doc_hex, version))
-            return row.state if row else None
+        # Core, not the ORM: asked once a version on the processing thread (the ORM's
+        # session and identity map cost 1.6x this read)
+        p = tables.Processing
+        with self.db.engine.connect() as conn:
+            return conn.execute(
+                select(p.state).where(p.document_id == doc_hex, p.version == version)
+            ).scalar_one_or_none()
 
     def poll_once(self) -> ScanReport:
         report = self.scan_once()
@@ -1201,42 +1214,55 @@ class RegistryListener:
         self.fault("process.after_hooks")
         reasons = assessment.reasons()
         reasons_commitment = commit(dict(reasons), REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION)
+        p = tables.Processing
         try:
+            # Core statements, not ORM objects: this transaction runs once a version on
+            # the processing thread, and the unit of work cost 1.7x these statements
             with self.db.transaction() as session:
-                row = session.get(tables.Processing, (doc_hex, version))
-                if row is None or row.state != State.PENDING:  # a concurrent worker got there first
-                    return row.state if row else ""
-                row.state = State.ASSESSED
-                row.lane = int(assessment.lane)
-                row.reference = verified.document.reference
-                row.document_json = json.dumps(verified.document_json, sort_keys=True)
-                session.add(
-                    tables.RiskOutcome(
-                        document_id=doc_hex,
-                        version=version,
-                        lane=int(assessment.lane),
-                        score=assessment.score,
-                        reasons=json.dumps(reasons, sort_keys=True),
-                        hooks=",".join(assessment.hooks),
-                        reasons_commitment=_hex(reasons_commitment.root),
-                        reasons_salt=json.dumps(
-                            {k: v.hex() for k, v in reasons_commitment.salts.items()}
-                        ),
-                        reasons_digest="",
+                result = session.execute(
+                    update(p)
+                    .where(
+                        p.document_id == doc_hex,
+                        p.version == version,
+                        p.state == State.PENDING,  # a concurrent worker may have got there first
                     )
+                    .values(
+                        state=State.ASSESSED,
+                        lane=int(assessment.lane),
+                        reference=verified.document.reference,
+                        document_json=json.dumps(verified.document_json, sort_keys=True),
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                self._record_values(session, doc_hex, version, verified)
-                enqueue(
-                    session,
-                    self.webhooks,
-                    "0x" + doc_hex,
-                    version,
-                    self._webhook_body(doc_hex, version, verified, assessment),
-                )
+                moved = cast(CursorResult[Any], result).rowcount
+                if moved:
+                    session.execute(
+                        insert(tables.RiskOutcome).values(
+                            document_id=doc_hex,
+                            version=version,
+                            lane=int(assessment.lane),
+                            score=assessment.score,
+                            reasons=json.dumps(reasons, sort_keys=True),
+                            hooks=",".join(assessment.hooks),
+                            reasons_commitment=_hex(reasons_commitment.root),
+                            reasons_salt=json.dumps(
+                                {k: v.hex() for k, v in reasons_commitment.salts.items()}
+                            ),
+                            reasons_digest="",
+                        )
+                    )
+                    self._record_values(session, doc_hex, version, verified)
+                    enqueue(
+                        session,
+                        self.webhooks,
+                        "0x" + doc_hex,
+                        version,
+                        self._webhook_body(doc_hex, version, verified, assessment),
+                    )
         except IntegrityError:  # another worker (process) recorded this version first
-            with self.db.sessions() as session:
-                row = session.get(tables.Processing, (doc_hex, version))
-                return row.state if row else ""
+            moved = 0
+        if not moved:
+            return self._state(doc_hex, version) or ""
         self.fault("process.after_assess")
         return State.ASSESSED
 
@@ -1256,18 +1282,20 @@ class RegistryListener:
     def _record_values(
         self, session: Session, doc_hex: str, version: int, verified: VerifiedDocument
     ) -> None:
-        for index, subheading, currency, value in unit_values(verified.document):
-            session.add(
-                tables.ValueHistory(
-                    hs_subheading=subheading,
-                    origin=verified.provenance.issuer_economy,
-                    currency=currency,
-                    unit_value=value,
-                    document_id=doc_hex,
-                    version=version,
-                    item=index,
-                )
-            )
+        rows = [
+            {
+                "hs_subheading": subheading,
+                "origin": verified.provenance.issuer_economy,
+                "currency": currency,
+                "unit_value": value,
+                "document_id": doc_hex,
+                "version": version,
+                "item": index,
+            }
+            for index, subheading, currency, value in unit_values(verified.document)
+        ]
+        if rows:
+            session.execute(insert(tables.ValueHistory), rows)
 
     def _context(self, doc_id: bytes, version: int, verified: VerifiedDocument) -> RiskContext:
         read_ahead = self._recognitions.pop((doc_id.hex(), version), None)
@@ -1281,9 +1309,9 @@ class RegistryListener:
             # The newest `value_history_window` (index value_history_recent): the whole
             # history would make each lookup, and catch-up, grow with it.
             v = tables.ValueHistory
-            with self.db.sessions() as session:
+            with self.db.engine.connect() as conn:  # Core: once an item, see `_state`
                 return list(
-                    session.scalars(
+                    conn.scalars(
                         select(v.unit_value)
                         .where(
                             v.hs_subheading == subheading,

@@ -27,6 +27,7 @@ from node import db as tables
 from node.db import Database
 from node.listener import RegistryListener, State, processing_counts
 from node.risk import Assessment, RiskContext
+from node.settings import WebhookTarget
 from tests.node.network import Member, Network, make_listener
 
 WAIT = 60.0  # a safety net against a hang only; nothing asserts on time
@@ -201,6 +202,36 @@ def test_a_chunk_is_fetched_concurrently_and_ends_as_fetched_one_by_one(
     assert batched == {doc_id: uz.history(doc_id) for doc_id in every}
     with pytest.raises(ValueError, match="history given"):
         uz.fetch_and_verify(every[0], history=batched[every[1]])
+
+
+def test_a_version_another_worker_finished_while_its_hooks_ran_is_not_recorded_again(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """Another worker (a write on the same database) finishes a version while this
+    listener's hooks run on it: the assessment is not recorded (no risk outcome, no value
+    history, no webhook), the version keeps the other worker's state and is not
+    acknowledged again."""
+    start = network.w3.eth.block_number + 1
+    [doc] = _submit(network["KZ"], 1, seed=131)
+    db = database("uz-raced")
+    target = WebhookTarget(name="risk", url="http://127.0.0.1:9/hook", secret="s" * 16)
+    listener = make_listener(network["UZ"], db, start_block=start, webhooks=[target])
+    listener.scan_once()
+
+    def other_worker() -> None:
+        with db.transaction() as session:
+            row = session.get(tables.Processing, (doc, 1))
+            assert row is not None and row.state == State.PENDING
+            row.state = State.ACKNOWLEDGED
+
+    runs = _hook_runs(listener, before=other_worker)
+    assert listener.process(doc, 1) == State.ACKNOWLEDGED
+    assert [key for key, _ in runs] == [f"0x{doc}:1"]
+    with db.sessions() as session:
+        assert session.scalars(select(tables.RiskOutcome)).all() == []
+        assert session.scalars(select(tables.ValueHistory)).all() == []
+        assert session.scalars(select(tables.WebhookDelivery)).all() == []
+    assert _acknowledged_on_chain(network, start) == []
 
 
 def test_an_ipfs_outage_among_concurrent_fetches_stops_the_round_at_its_version(
