@@ -11,6 +11,7 @@ import random
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,11 +21,20 @@ class DevnetError(RuntimeError):
     """A devnet part could not be started or stopped."""
 
 
+PICK_LOW, PICK_HIGH = 20000, 32000
+"""Where `free_port` and `free_port_range` pick: below Linux's ephemeral range (32768-60999
+by default), from which the OS gives outgoing connections their local ports."""
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port() -> int:
-    """An unused TCP port on 127.0.0.1 (for tests and ad-hoc networks)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """An unused TCP port on 127.0.0.1 (for tests and ad-hoc networks), below the
+    ephemeral range and never the same twice in one process. A port the OS picks for a
+    bind to port 0 is an ephemeral one, which it may give an outgoing connection before
+    the caller binds it (CI met it: an IPFS node's API port taken by the time the node
+    bound it)."""
+    return free_port_range(1)
 
 
 def ensure_port_free(port: int, what: str) -> None:
@@ -93,16 +103,20 @@ def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> 
         process.wait(timeout=timeout)
 
 
-def free_port_range(count: int, *, low: int = 20000, high: int = 32000) -> int:
-    """The first of `count` consecutive free ports on 127.0.0.1, below the ephemeral range.
+def free_port_range(count: int, *, low: int = PICK_LOW, high: int = PICK_HIGH) -> int:
+    """The first of `count` consecutive free ports on 127.0.0.1, below the ephemeral range,
+    none of them handed out before in this process (see `free_port`).
 
     For tests and ad-hoc networks: the base ports of the IPFS nodes and node services
     need `count` free ports in a row, which one free ephemeral port does not promise.
     """
-    for _ in range(200):
-        base = random.randrange(low, high - count)
-        if all(_port_bindable(port) for port in range(base, base + count)):
-            return base
+    with _handed_out_lock:
+        for _ in range(200):
+            base = random.randrange(low, high - count)
+            ports = range(base, base + count)
+            if _handed_out.isdisjoint(ports) and all(_port_bindable(p) for p in ports):
+                _handed_out.update(ports)
+                return base
     raise DevnetError(f"no {count} consecutive free ports found in [{low}, {high})")
 
 

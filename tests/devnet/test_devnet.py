@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devnet.network import Devnet, DevnetConfig, NetworkInfo, open_member_sender
-from devnet.processes import DevnetError, free_port_range
+from devnet.processes import PICK_HIGH, PICK_LOW, DevnetError, free_port, free_port_range
 from ledger_client.deployment import Deployment
 from ledger_client.ledger import Ledger
 from ledger_client.records import DocType, Record
@@ -74,3 +74,19 @@ def test_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         blocker.listen()
         with pytest.raises(DevnetError, match=f"port {config.chain_port} .* already in use"):
             Devnet(config).up()
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_never_repeat() -> None:
+    """`free_port` picks below the range the OS gives outgoing connections their local
+    ports from (a port bound to 0 is one of those, and CI once lost an IPFS node's API
+    port to a connection between the pick and the bind), and never hands a port out twice."""
+    low, _high = (
+        int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    )
+    ports = [free_port() for _ in range(200)]
+    assert all(PICK_LOW <= port < PICK_HIGH < low for port in ports)
+    base = free_port_range(3)
+    assert len({*ports, base, base + 1, base + 2}) == len(ports) + 3
+    for port in ports[:3]:  # each still bindable: the pick holds nothing open
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))
