@@ -924,7 +924,9 @@ class RegistryListener:
         `versions` whose document was amended, revoked or checkpointed since they were
         read (one JSON-RPC batch of ``eth_call``): their fetches read them anew. If the
         registry cannot be asked, all of them are forgotten."""
-        held = [bytes.fromhex(d) for d, _, _ in versions if bytes.fromhex(d) in histories]
+        # once a document: its versions share its history
+        documents = dict.fromkeys(bytes.fromhex(d) for d, _, _ in versions)
+        held = [doc_id for doc_id in documents if doc_id in histories]
         try:
             now = self.registry.recorded_states(held)
         except Exception as exc:

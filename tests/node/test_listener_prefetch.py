@@ -204,6 +204,44 @@ def test_a_chunk_is_fetched_concurrently_and_ends_as_fetched_one_by_one(
         uz.fetch_and_verify(every[0], history=batched[every[1]])
 
 
+def test_two_versions_of_a_document_changed_meanwhile_in_one_rechecked_group(
+    network: Network, database: Callable[[str], Database]
+) -> None:
+    """Versions 1 and 2 of one document fall in the same group of fetches checked against
+    the registry after hooks ran, and the document was revoked meanwhile: its history is
+    dropped once for both, both end revoked, the round goes on."""
+    start = network.w3.eth.block_number + 1
+    kz = network["KZ"]
+    first = _submit(kz, 4, seed=141)  # one fetch worker: these are the first group
+    generator = DocumentGenerator(142)
+    manifest = generator.manifest(origin="KZ", destination="UZ")
+    changed = kz.pipeline.submit(manifest).document_id.removeprefix("0x")
+    data = manifest.model_dump(mode="json")
+    data["goods_items"][0]["description"] = "Amended description"
+    kz.pipeline.amend(type(manifest).model_validate(data))
+    db = database("uz-two-versions")
+    listener = make_listener(network["UZ"], db, start_block=start, fetch_workers=1)
+    revocations: list[object] = []
+
+    def revoke_once() -> None:
+        if not revocations:
+            revocations.append(kz.ledger.registry.revoke(bytes.fromhex(changed), 3))
+
+    runs = _hook_runs(listener, before=revoke_once)
+    listener.poll_once()
+
+    assert [key for key, _ in runs] == [f"0x{d}:1" for d in sorted(first)]
+    with db.sessions() as session:
+        states = {
+            (r.document_id, r.version): r.state for r in session.scalars(select(tables.Processing))
+        }
+    assert states == {
+        **{(d, 1): State.ACKNOWLEDGED for d in first},
+        (changed, 1): State.REVOKED,
+        (changed, 2): State.REVOKED,
+    }
+
+
 def test_a_version_another_worker_finished_while_its_hooks_ran_is_not_recorded_again(
     network: Network, database: Callable[[str], Database]
 ) -> None:
