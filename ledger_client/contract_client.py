@@ -57,59 +57,47 @@ class ContractClient:
         tuples undecoded: one value, or a tuple of several; functions returning
         addresses are refused (web3 would checksum them). A revert or error answer is
         asked again through web3, which raises the contract's typed error."""
-        selector, inputs, outputs = self._reads.get(name) or self._read_signature(name)
-        call = {
-            "to": self.contract.address,
-            "data": "0x" + (selector + abi_encode(inputs, args)).hex(),
-        }
         try:
-            response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, "latest"])
+            response = self.w3.provider.make_request(
+                RPCEndpoint("eth_call"), self._read_params(name, args)
+            )
         except Exception as exc:
             raise as_chain_error(exc) from exc
-        result = response.get("result")
-        if "error" in response or not isinstance(result, str) or len(result) <= 2:
-            # a revert, an error or no code: web3's call gives the typed error
-            return self._call(getattr(self.contract.functions, name)(*args))
-        values = abi_decode(outputs, bytes.fromhex(result[2:]))
-        return values[0] if len(values) == 1 else values
+        return self._read_answer(name, args, response)
 
     def _read_many(self, name: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
         """`_read` of function `name` once for each argument tuple of `args`, as one
         JSON-RPC batch of ``eth_call`` (one HTTP round trip and one request's client
-        CPU instead of one each). An answer that is an error or empty is read again
-        alone with `_read`, which raises its typed error."""
+        CPU instead of one each)."""
         if not args:
             return []
         make_batch = getattr(self.w3.provider, "make_batch_request", None)
         if make_batch is None:  # a provider without batches
             return [self._read(name, *a) for a in args]
-        selector, inputs, outputs = self._reads.get(name) or self._read_signature(name)
-        address = self.contract.address
-        requests = [
-            (
-                RPCEndpoint("eth_call"),
-                [
-                    {"to": address, "data": "0x" + (selector + abi_encode(inputs, a)).hex()},
-                    "latest",
-                ],
-            )
-            for a in args
-        ]
+        requests = [(RPCEndpoint("eth_call"), self._read_params(name, a)) for a in args]
         try:
             responses = make_batch(requests)
         except Exception as exc:
             raise as_chain_error(exc) from exc
         if not isinstance(responses, list) or len(responses) != len(args):
             return [self._read(name, *a) for a in args]  # a batch refused as a whole
-        out = []
-        for a, response in zip(args, responses, strict=True):
-            result = response.get("result")
-            if "error" in response or not isinstance(result, str) or len(result) <= 2:
-                out.append(self._read(name, *a))
-                continue
-            values = abi_decode(outputs, bytes.fromhex(result[2:]))
-            out.append(values[0] if len(values) == 1 else values)
-        return out
+        return [self._read_answer(name, a, r) for a, r in zip(args, responses, strict=True)]
+
+    def _read_params(self, name: str, args: Sequence[Any]) -> list[Any]:
+        """The ``eth_call`` parameters of function `name` with `args`, on the latest block."""
+        selector, inputs, _ = self._reads.get(name) or self._read_signature(name)
+        data = "0x" + (selector + abi_encode(inputs, args)).hex()
+        return [{"to": self.contract.address, "data": data}, "latest"]
+
+    def _read_answer(self, name: str, args: Sequence[Any], response: Any) -> Any:
+        """The decoded answer of a `_read_params` call; a revert, an error or no code is
+        asked again through web3, whose call raises the contract's typed error."""
+        result = response.get("result")
+        if "error" in response or not isinstance(result, str) or len(result) <= 2:
+            return self._call(getattr(self.contract.functions, name)(*args))
+        _, _, outputs = self._reads.get(name) or self._read_signature(name)
+        values = abi_decode(outputs, bytes.fromhex(result[2:]))
+        return values[0] if len(values) == 1 else values
 
     def _read_signature(self, name: str) -> tuple[bytes, list[str], list[str]]:
         found = [

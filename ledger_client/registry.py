@@ -133,6 +133,14 @@ def _trim(cache: OrderedDict[bytes, _Cached], size: Callable[[_Cached], int], li
         total -= size(dropped)
 
 
+def _recorded_state(state: Sequence[Any]) -> tuple[int, bool, int]:
+    """(latest version, revoked, checkpoint progress) of a `documentState` answer."""
+    materialized, _, status, version, progress, *_ = state
+    if not materialized:
+        return 1, False, 0
+    return int(version), DocStatus(status) is DocStatus.REVOKED, int(progress)
+
+
 class RegistryClient(ContractClient):
     def __init__(
         self,
@@ -505,10 +513,3 @@ class RegistryClient(ContractClient):
 
 
 __all__ = ["AcknowledgementItem", "BatchReceipt", "DocType", "DocumentProof", "RegistryClient"]
-
-
-def _recorded_state(state: Sequence[Any]) -> tuple[int, bool, int]:
-    materialized, _, status, version, progress, *_ = state
-    if not materialized:
-        return 1, False, 0
-    return int(version), DocStatus(status) is DocStatus.REVOKED, int(progress)

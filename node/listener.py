@@ -1112,9 +1112,7 @@ class RegistryListener:
             return self._process(doc_hex, version)
 
     def _process(self, doc_hex: str, version: int) -> str:
-        with self.db.sessions() as session:
-            row = session.get(tables.Processing, (doc_hex, version))
-            state = row.state if row else None
+        state = self._state(doc_hex, version)
         if state == State.PENDING:
             state = self._assess(doc_hex, version)
         if state == State.ASSESSED:
