@@ -6,14 +6,24 @@ Economies are ISO 3166-1 alpha-2 strings here and bytes2 on-chain.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import IntEnum
 
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger_client.chain import TransactionSender
 from ledger_client.contract_client import ContractClient
 from ledger_client.records import economy_bytes
+
+#: How old a member's record may be where it is read to seal for its current key
+#: (the pipeline's recipients, the listener's reasons): a key rotation, suspension or
+#: removal is seen within this many seconds. Every document used to read it afresh,
+#: two web3 calls an acknowledgement: a tenth of a low-load node's CPU.
+MEMBER_REFRESH_SECONDS = 2.0
 
 
 class MemberStatus(IntEnum):
@@ -59,17 +69,30 @@ def _economy(raw: bytes) -> str:
 
 
 class ConsortiumClient(ContractClient):
+    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
+        super().__init__(contract, sender)
+        self._members: dict[str, tuple[MemberInfo, float]] = {}
+
     # -- reads ------------------------------------------------------------------
     def members(self) -> list[str]:
         return [_economy(e) for e in self._call(self.contract.functions.members())]
 
-    def member(self, economy: str) -> MemberInfo:
+    def member(self, economy: str, *, max_age: float = 0.0) -> MemberInfo:
+        """The member's record on the latest block; with `max_age`, a record this client
+        read at most that many seconds ago may be given instead (shared by every caller
+        of this client; a transaction sent through it forgets them all)."""
+        now = time.monotonic()
+        cached = self._members.get(economy)
+        if cached is not None and now - cached[1] < max_age:
+            return cached[0]
         status, key_version, key, admitted_at, accounts = self._call(
             self.contract.functions.member(economy_bytes(economy))
         )
-        return MemberInfo(
+        info = MemberInfo(
             economy, MemberStatus(status), key_version, bytes(key), admitted_at, tuple(accounts)
         )
+        self._members[economy] = (info, now)
+        return info
 
     def member_status(self, economy: str) -> MemberStatus:
         """Status of an economy, NONE if it was never admitted."""
@@ -108,6 +131,12 @@ class ConsortiumClient(ContractClient):
         return int(self._call(self.contract.functions.requiredVotes()))
 
     # -- governance -------------------------------------------------------------
+    def _transact(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+        try:
+            return super()._transact(call, gas=gas)
+        finally:  # a vote may execute a proposal: any member's record may have changed
+            self._members.clear()
+
     def _proposal_id(self, receipt: TxReceipt) -> int:
         events = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
         return int(events[0]["args"]["proposalId"])

@@ -76,7 +76,7 @@ from multiprocessing import get_context
 from typing import Any, Final, Literal
 
 from ledger_client.commitment import DocumentCommitment, canonical_json, commit, verify_full
-from ledger_client.consortium import MemberStatus
+from ledger_client.consortium import MEMBER_REFRESH_SECONDS, MemberStatus
 from ledger_client.encryption_keys import (
     InvalidPublicKeyError,
     MemberEncryptionKey,
@@ -551,7 +551,7 @@ class DocumentPipeline:
         authority_id: bytes = NO_AUTHORITY,
         link_resolver: LinkResolver | None = None,
         max_document_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-        key_refresh_seconds: float = 2.0,
+        key_refresh_seconds: float = MEMBER_REFRESH_SECONDS,
         fetch_timeout: float | None = None,
         reorg_depth: int = 64,
         workers: int = 1,
@@ -574,7 +574,6 @@ class DocumentPipeline:
         self._watch = _Stopwatch(self.timings)
         self._lock = threading.RLock()
         self._history = HistoryReader(self.registry)
-        self._keys: dict[str, tuple[RecipientKey | None, str, float]] = {}
 
         own = ledger.consortium.economy_of(ledger.sender.address)
         if economy is not None and economy != own:
@@ -621,28 +620,19 @@ class DocumentPipeline:
         )
 
     def _recipient_key(self, economy: str) -> tuple[RecipientKey | None, str]:
-        """The current published key of an active member, or (None, rule) if unusable."""
-        now = time.monotonic()
-        cached = self._keys.get(economy)
-        if cached is not None and now - cached[2] < self.key_refresh_seconds:
-            return cached[0], cached[1]
-        result: tuple[RecipientKey | None, str]
+        """The current published key of an active member, or (None, rule) if unusable;
+        read at most `key_refresh_seconds` ago (`ConsortiumClient.member`)."""
         try:
-            info = self.ledger.consortium.member(economy)
+            info = self.ledger.consortium.member(economy, max_age=self.key_refresh_seconds)
         except ContractRuleError:
-            result = (None, "destinations.not_member")
-        else:
-            if info.status is not MemberStatus.ACTIVE or info.key_version == 0:
-                result = (None, "destinations.not_member")
-            else:
-                try:
-                    public_key_from_bytes(info.encryption_key)
-                except InvalidPublicKeyError:
-                    result = (None, "destinations.no_usable_key")
-                else:
-                    result = (RecipientKey(info.encryption_key, info.key_version), "")
-        self._keys[economy] = (result[0], result[1], now)
-        return result
+            return None, "destinations.not_member"
+        if info.status is not MemberStatus.ACTIVE or info.key_version == 0:
+            return None, "destinations.not_member"
+        try:
+            public_key_from_bytes(info.encryption_key)
+        except InvalidPublicKeyError:
+            return None, "destinations.no_usable_key"
+        return RecipientKey(info.encryption_key, info.key_version), ""
 
     @property
     def serial_floor(self) -> int:

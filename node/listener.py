@@ -95,6 +95,7 @@ from ledger_client.aeo import Recognition, operator_id_of
 from ledger_client.audit.chain_index import ChainIndex
 from ledger_client.chain import HeadSubscription, may_hold_logs_of
 from ledger_client.commitment import commit
+from ledger_client.consortium import MEMBER_REFRESH_SECONDS
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
 from ledger_client.errors import ChainError, ContractRuleError, VerificationError
 from ledger_client.ipfs import IpfsStore, cid_to_digest
@@ -1424,10 +1425,10 @@ class RegistryListener:
         self._confirm_window(sent)
 
     def _ready_all(self, keys: Sequence[tuple[str, int]]) -> list[_ReadyAcknowledgement]:
-        """`_ready` for several versions at once: their rows read in one query, members'
-        keys read once, and the sealed reasons of all of them added to IPFS in one
-        request. If sealing or adding fails, each version is readied alone and meets its
-        own error (an outage stops the round at the first)."""
+        """`_ready` for several versions at once: their rows read in one query and the
+        sealed reasons of all of them added to IPFS in one request. If sealing or adding
+        fails, each version is readied alone and meets its own error (an outage stops
+        the round at the first)."""
         if len(keys) <= 1:
             return [r for key in keys if (r := self._ready(*key)) is not None]
         started = time.perf_counter()
@@ -1436,10 +1437,9 @@ class RegistryListener:
             outcomes = _rows_by_key(session, tables.RiskOutcome, keys)
         envelopes: dict[tuple[str, int], bytes] = {}
         try:
-            keys_of: dict[str, RecipientKey] = {}
             for key in keys:
                 envelope = self._seal_reasons(
-                    bytes.fromhex(key[0]), key[1], rows[key].issuer, outcomes[key], keys_of
+                    bytes.fromhex(key[0]), key[1], rows[key].issuer, outcomes[key]
                 )
                 if envelope is not None:
                     envelopes[key] = envelope
@@ -1607,29 +1607,22 @@ class RegistryListener:
     ) -> bytes:
         """Seal the reasons (with their salts) for the issuer and us and add them to IPFS;
         returns their digest, 0 when policy says no."""
-        envelope = self._seal_reasons(doc_id, version, issuer, outcome, {})
+        envelope = self._seal_reasons(doc_id, version, issuer, outcome)
         if envelope is None or self.ipfs is None:
             return ZERO32
         return cid_to_digest(self.ipfs.add_bytes(envelope))
 
     def _seal_reasons(
-        self,
-        doc_id: bytes,
-        version: int,
-        issuer: str,
-        outcome: tables.RiskOutcome,
-        keys_of: dict[str, RecipientKey],
+        self, doc_id: bytes, version: int, issuer: str, outcome: tables.RiskOutcome
     ) -> bytes | None:
-        """The reasons' envelope for the issuer and us; None when policy says no.
-        `keys_of` caches members' current encryption keys (filled here)."""
+        """The reasons' envelope for the issuer and us (their current keys, read at most
+        `MEMBER_REFRESH_SECONDS` ago); None when policy says no."""
         if self.ipfs is None or not self.share_reasons_with(issuer):
             return None
         recipients = {}
         for economy in {issuer, self.economy}:
-            if economy not in keys_of:
-                info = self.ledger.consortium.member(economy)
-                keys_of[economy] = RecipientKey(info.encryption_key, info.key_version)
-            recipients[economy] = keys_of[economy]
+            info = self.ledger.consortium.member(economy, max_age=MEMBER_REFRESH_SECONDS)
+            recipients[economy] = RecipientKey(info.encryption_key, info.key_version)
         salts = {k: bytes.fromhex(v) for k, v in json.loads(outcome.reasons_salt).items()}
         payload = DocumentPayload(
             REASONS_DOC_TYPE, REASONS_SCHEMA_VERSION, json.loads(outcome.reasons), salts

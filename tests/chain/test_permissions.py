@@ -94,6 +94,29 @@ def test_key_rotation_is_self_service_and_keeps_history(consortium: ConsortiumFi
         consortium.outsider.consortium.rotate_encryption_key(os.urandom(32))
 
 
+def test_member_records_are_reused_up_to_max_age_and_forgotten_after_a_write(  # type: ignore[no-untyped-def]
+    w3, fund
+) -> None:
+    from tests.conftest import deploy_consortium
+
+    c = deploy_consortium(w3, fund)
+    kz, az = c["KZ"].ledger.consortium, c["AZ"].ledger.consortium
+    seen = kz.member("AZ", max_age=60)
+    az.rotate_encryption_key(os.urandom(32))  # through another client: this one cannot know
+    assert kz.member("AZ", max_age=60) == seen
+    time.sleep(0.06)
+    assert kz.member("AZ", max_age=0.05).key_version == seen.key_version + 1  # too old: read
+    az.rotate_encryption_key(os.urandom(32))
+    assert kz.member("AZ").key_version == seen.key_version + 2  # no max_age: always read
+
+    own = kz.member("KZ", max_age=60)
+    az.rotate_encryption_key(os.urandom(32))
+    assert kz.member("AZ", max_age=60).key_version == seen.key_version + 2  # reused
+    kz.rotate_encryption_key(os.urandom(32))  # a write through this client forgets them all
+    assert kz.member("KZ", max_age=60).key_version == own.key_version + 1
+    assert kz.member("AZ", max_age=60).key_version == seen.key_version + 3
+
+
 # -- documents ----------------------------------------------------------------------
 
 
