@@ -203,7 +203,10 @@ class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Role
     expires_in_days: float | None = Field(
-        default=None, gt=0, le=3650, description="validity in days (default: until revoked)"
+        default=None,
+        ge=1 / 86400,  # one second: a smaller positive number adds nothing to the clock
+        le=3650,
+        description="validity in days, at least one second (default: until revoked)",
     )
 
 
