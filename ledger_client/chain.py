@@ -24,13 +24,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 import structlog
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_bloom.bloom import BloomFilter
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from requests.adapters import HTTPAdapter
@@ -316,22 +318,32 @@ class TransactionSender:
         return params
 
     # -- building and sending -------------------------------------------------
-    def estimate(self, call: ContractFunction | ContractConstructor) -> int:
+    def estimate(self, call: ContractFunction | ContractConstructor | TxParams) -> int:
+        """The gas limit for `call` (its estimate times `gas_margin`); a revert raises
+        the contract's typed rule error."""
         try:
-            return int(call.estimate_gas({"from": self.address}) * self.gas_margin)
+            if isinstance(call, dict):
+                estimated = self.w3.eth.estimate_gas(call)
+            else:
+                estimated = call.estimate_gas({"from": self.address})
         except Exception as exc:
             raise as_chain_error(exc) from exc
+        return int(estimated * self.gas_margin)
 
     def build(
         self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
     ) -> TxParams:
-        tx: TxParams = {
-            "from": self.address,
-            "chainId": self.chain_id,
-            "gas": gas if gas is not None else self.estimate(call),
-            **self.fee_params(),  # type: ignore[typeddict-item]
-        }
-        return call.build_transaction(tx)
+        """The unsigned transaction of `call` (gas estimated unless given). A function
+        called with positional arguments is encoded once, by eth_abi (`calldata`)."""
+        if isinstance(call, ContractConstructor) or call.kwargs:
+            params: Any = {"from": self.address, "chainId": self.chain_id, **self.fee_params()}
+            params["gas"] = gas if gas is not None else self.estimate(call)
+            return call.build_transaction(params)
+        tx: Any = {"from": self.address, "to": call.address, "data": calldata(call)}
+        if gas is None:
+            gas = self.estimate(tx)
+        tx.update({"chainId": self.chain_id, "gas": gas, **self.fee_params()})
+        return cast(TxParams, tx)
 
     def sign_and_send(self, tx: TxParams) -> HexBytes:
         """Assign a nonce, sign and send; retry once after a nonce resync."""
@@ -410,6 +422,17 @@ class TransactionSender:
 
 
 _NO_HISTORY = ("blockoutofrange", "missing trie node", "world state", "state not available")
+
+
+def calldata(call: ContractFunction) -> HexBytes:
+    """The data of a call made with positional arguments, encoded by eth_abi. web3
+    encodes a call again for its estimate and for its transaction, and checks the whole
+    ABI each time (a keccak of every function's signature): ~0.8 ms of CPU each, a
+    tenth of a node's CPU at low load, where every document is its own transaction."""
+    return HexBytes(
+        function_abi_to_4byte_selector(call.abi)
+        + abi_encode(get_abi_input_types(call.abi), call.args)
+    )
 
 
 def _history_unavailable(exc: Exception) -> bool:

@@ -426,10 +426,7 @@ class RegistryClient(ContractClient):
         )
         sender = self._send()
         tx: TxParams = {"from": sender.address, "to": self.contract.address, "data": HexBytes(data)}
-        try:
-            gas = int(self.w3.eth.estimate_gas(tx) * sender.gas_margin)
-        except Exception as exc:
-            raise as_chain_error(exc) from exc
+        gas = sender.estimate(tx)
         tx.update({"chainId": sender.chain_id, "gas": gas, **sender.fee_params()})  # type: ignore[typeddict-item]
         return sender.sign_and_send(tx)
 

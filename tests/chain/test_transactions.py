@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from eth_account import Account
+from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
 from web3.types import RPCEndpoint
 
+from ledger_client import contract_errors as ce
 from ledger_client.chain import (
     STATE_RACE_RETRIES,
     TransactionSender,
     _HTTPProvider,
+    calldata,
     connect,
     connect_async,
     http_session,
@@ -28,6 +32,8 @@ from ledger_client.keystore import (
     keystore_address,
     load_account,
 )
+from ledger_client.records import DocType, Record
+from tests.conftest import ConsortiumFixture
 
 
 def _transfer(sender: TransactionSender, to: str, value: int) -> None:
@@ -211,3 +217,38 @@ def test_http_sessions_take_the_environment_once(monkeypatch: pytest.MonkeyPatch
     assert remote.proxies["https"] == "http://127.0.0.1:3128"
     assert local.proxies == {}
     assert remote.verify == "/etc/ssl/certs/ca-certificates.crt"
+
+
+def test_calldata_is_what_web3_encodes_for_every_argument_shape(
+    consortium: ConsortiumFixture,
+) -> None:
+    """`calldata` (eth_abi, once) against web3's own encoding: bytes, a packed record, a
+    proof tuple, an economy code, an address list, a bool."""
+    kz = consortium["KZ"].ledger
+    registry, members = kz.registry.contract.functions, kz.consortium.contract.functions
+    record = Record(DocType.PRE_ARRIVAL_MANIFEST, os.urandom(32), os.urandom(32), ("UZ", "AZ"))
+    proof = (os.urandom(32), record.pack(), [os.urandom(32), os.urandom(32)])
+    calls = [
+        registry.anchor(5, b"\x00" * 32, record.pack()),
+        registry.anchorBatch(6, b"\x01" * 32, record.pack() + record.pack()),
+        registry.acknowledge(os.urandom(32), 2, 1, os.urandom(32), os.urandom(32), proof),
+        members.proposeAddMember(b"SG", os.urandom(32), [Account.create().address] * 2),
+        members.vote(3, True),
+    ]
+    for call in calls:
+        assert calldata(call) == HexBytes(call._encode_transaction_data()), call.fn_name
+
+
+def test_a_transaction_built_from_calldata_reverts_with_its_typed_error_at_estimate(
+    consortium: ConsortiumFixture,
+) -> None:
+    registry = consortium["KZ"].ledger.registry
+    record = Record(DocType.PRE_ARRIVAL_MANIFEST, os.urandom(32), os.urandom(32), ("UZ",))
+    serial = 900_001
+    registry.anchor(serial, record)
+    sender = registry.sender
+    assert sender is not None
+    nonce = sender.w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(ce.RegistryDuplicateDocument):
+        registry.anchor(serial, record)
+    assert sender.w3.eth.get_transaction_count(sender.address) == nonce  # nothing was sent
