@@ -85,8 +85,8 @@ class ConsortiumClient(ContractClient):
         cached = self._members.get(economy)
         if cached is not None and now - cached[1] < max_age:
             return cached[0]
-        status, key_version, key, admitted_at, accounts = self._call(
-            self.contract.functions.member(economy_bytes(economy))
+        status, key_version, key, admitted_at, accounts = self._read(
+            "member", economy_bytes(economy)
         )
         info = MemberInfo(
             economy, MemberStatus(status), key_version, bytes(key), admitted_at, tuple(accounts)

@@ -8,12 +8,15 @@ from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from eth_abi.grammar import ABIType, BasicType, TupleType
+from eth_abi.grammar import parse as parse_abi_type
 from eth_typing import ABIFunction
 from eth_utils.abi import (
     function_abi_to_4byte_selector,
     get_abi_input_types,
     get_abi_output_types,
 )
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -54,9 +57,9 @@ class ContractClient:
         whole ABI every time (a keccak of each function's signature) and formats the
         request and answer through its middleware, several milliseconds of CPU that
         made these reads most of a catch-up's fetch work. Outputs as web3 gives them,
-        tuples undecoded: one value, or a tuple of several; functions returning
-        addresses are refused (web3 would checksum them). A revert or error answer is
-        asked again through web3, which raises the contract's typed error."""
+        tuples undecoded: one value, or a tuple of several; addresses checksummed as
+        web3 does. A revert or error answer is asked again through web3, which raises
+        the contract's typed error."""
         try:
             response = self.w3.provider.make_request(
                 RPCEndpoint("eth_call"), self._read_params(name, args)
@@ -96,7 +99,8 @@ class ContractClient:
         if "error" in response or not isinstance(result, str) or len(result) <= 2:
             return self._call(getattr(self.contract.functions, name)(*args))
         _, _, outputs = self._reads.get(name) or self._read_signature(name)
-        values = abi_decode(outputs, bytes.fromhex(result[2:]))
+        decoded = abi_decode(outputs, bytes.fromhex(result[2:]))
+        values = tuple(_checksummed(k, v) for k, v in zip(outputs, decoded, strict=True))
         return values[0] if len(values) == 1 else values
 
     def _read_signature(self, name: str) -> tuple[bytes, list[str], list[str]]:
@@ -109,8 +113,6 @@ class ContractClient:
             raise ValueError(f"{name!r} is not exactly one function of this contract's ABI")
         function = cast(ABIFunction, found[0])
         outputs = list(get_abi_output_types(function))
-        if any("address" in output for output in outputs):
-            raise ValueError(f"{name} returns an address: read it with _call (checksummed)")
         signature = (
             function_abi_to_4byte_selector(function),
             list(get_abi_input_types(function)),
@@ -118,3 +120,21 @@ class ContractClient:
         )
         self._reads[name] = signature
         return signature
+
+
+def _checksummed(kind: str, value: Any) -> Any:
+    """An eth_abi-decoded output of ABI type `kind` with its addresses checksummed, as
+    web3 gives them (containers stay eth_abi's tuples)."""
+    return _checksum_in(parse_abi_type(kind), value) if "address" in kind else value
+
+
+def _checksum_in(kind: ABIType, value: Any) -> Any:
+    if kind.is_array:
+        return tuple(_checksum_in(kind.item_type, v) for v in value)
+    if isinstance(kind, TupleType):
+        return tuple(_checksum_in(k, v) for k, v in zip(kind.components, value, strict=True))
+    return (
+        to_checksum_address(value)
+        if isinstance(kind, BasicType) and kind.base == "address"
+        else value
+    )
