@@ -408,9 +408,12 @@ class RegistryListener:
     # ------------------------------------------------------------------ scanning
 
     def cursor(self) -> tuple[int, str] | None:
+        c = tables.ChainCursor
         with self.db.sessions() as session:
-            row = session.get(tables.ChainCursor, CURSOR_NAME)
-            return (row.block_number, row.block_hash) if row else None
+            row = session.execute(
+                select(c.block_number, c.block_hash).where(c.name == CURSOR_NAME)
+            ).first()
+            return (int(row[0]), str(row[1])) if row else None
 
     def _block_hash(self, number: int) -> str:
         return _hex(self.w3.eth.get_block(number)["hash"])
@@ -558,13 +561,14 @@ class RegistryListener:
         # JSON-RPC batches: one round trip for the head and the cursor's block, one per
         # chunk for its end block and its logs (a round runs on every new block).
         current = self.cursor()
-        with self.w3.batch_requests() as batch:
-            batch.add(self.w3.eth.get_block_number())
-            if current is not None:
-                batch.add(self.w3.eth.get_block(current[0]))
-            answers: list[Any] = list(batch.execute())
-        head = int(answers[0])
-        reorg = self._check_reorg(_hex(answers[1]["hash"]) if current is not None else None)
+        requests: list[tuple[RPCEndpoint, Any]] = [(RPCEndpoint("eth_blockNumber"), [])]
+        if current is not None:
+            requests.append((RPCEndpoint("eth_getBlockByNumber"), [hex(current[0]), False]))
+        answers = self._read_batch(requests, "reading the head", allow_none=True)
+        head = int(answers[0], 16)
+        at_cursor = answers[1] if current is not None else None
+        # no block at the cursor (a shorter chain): `_check_reorg` asks again, and fails
+        reorg = self._check_reorg(at_cursor["hash"][2:].lower() if at_cursor else None)
         safe = head - self.confirmations
         current = self.cursor() if reorg else current
         start = current[0] + 1 if current else self.start_block
@@ -604,17 +608,25 @@ class RegistryListener:
             (RPCEndpoint("eth_getBlockByNumber"), [hex(end), False]),
             *((RPCEndpoint("eth_getLogs"), [query]) for query in self._log_filters(start, end)),
         ]
-        provider = cast(JSONBaseProvider, self.w3.provider)  # the node's is HTTP (`connect`)
-        responses = provider.make_batch_request(requests)
-        if not isinstance(responses, list):
-            raise ChainError(f"reading blocks {start}-{end} failed: {responses}")
-        for response in responses:
-            if "error" in response or response.get("result") is None:
-                raise ChainError(f"reading blocks {start}-{end} failed: {response}")
-        block, *found = (response["result"] for response in responses)
+        block, *found = self._read_batch(requests, f"reading blocks {start}-{end}")
         logs = [log for result in found for log in raw_logs(result, self._names)]
         logs.sort(key=lambda log: (log.block_number, log.log_index))
         return block["hash"][2:].lower(), logs
+
+    def _read_batch(
+        self, requests: list[tuple[RPCEndpoint, Any]], what: str, *, allow_none: bool = False
+    ) -> list[Any]:
+        """The results of one JSON-RPC batch, unformatted (web3 formats a whole block into
+        attribute dicts, more CPU than the rest of a round's reads); an error answer, or
+        an empty one unless `allow_none`, raises ChainError naming `what`."""
+        provider = cast(JSONBaseProvider, self.w3.provider)  # the node's is HTTP (`connect`)
+        responses = provider.make_batch_request(requests)
+        if not isinstance(responses, list):
+            raise ChainError(f"{what} failed: {responses}")
+        for response in responses:
+            if "error" in response or (response.get("result") is None and not allow_none):
+                raise ChainError(f"{what} failed: {response}")
+        return [response.get("result") for response in responses]
 
     def _log_filters(self, start: int, end: int) -> list[dict[str, Any]]:
         """The `eth_getLogs` filters of one chunk: versions addressed to this economy,
