@@ -4,8 +4,14 @@ devnet's anvil flags. (The benchmarks themselves run under `make bench`, not her
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+from bench.latency import _cpu_seconds
 from bench.onchain_bench import MODES, _ModeChain
 
 bench_main = importlib.import_module("bench.__main__")
@@ -69,3 +75,28 @@ def test_the_scaling_section_says_how_each_cost_per_document_grew() -> None:
     assert "node DB bytes/doc 9,000 -> 5,000 (0.56x)" in text
     assert "processing time per document 10.0 -> 20.0 ms (2.00x)" in text
     assert "submission time per document 2.50 -> 2.50 ms (1.00x)" in text
+
+
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ninput()"
+
+
+def test_latency_cpu_is_summed_by_part_with_children_and_skips_gone_processes(
+    tmp_path: Path,
+) -> None:
+    """`bench.latency._cpu_seconds`: this process (as "node-KZ") counts with the child that
+    burnt 0.3 s of CPU; an "ipfs" process that has exited counts as nothing."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    child = subprocess.Popen([sys.executable, "-c", _BURN], stdin=subprocess.PIPE)
+    processes = tmp_path / "processes.json"
+    processes.write_text(
+        json.dumps({"node-KZ": {"pid": os.getpid()}, "ipfs-KZ": {"pid": gone.pid}})
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while (parts := _cpu_seconds(processes))["node"] < sum(os.times()[:2]) + 0.25:
+            assert time.monotonic() < deadline, parts  # the child never burnt its 0.3 s
+            time.sleep(0.05)
+        assert set(parts) == {"node"}
+    finally:
+        child.communicate(b"\n")
