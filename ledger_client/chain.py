@@ -339,7 +339,12 @@ class TransactionSender:
             params: Any = {"from": self.address, "chainId": self.chain_id, **self.fee_params()}
             params["gas"] = gas if gas is not None else self.estimate(call)
             return call.build_transaction(params)
-        tx: Any = {"from": self.address, "to": call.address, "data": calldata(call)}
+        return self.build_call(call.address, calldata(call), gas=gas)
+
+    def build_call(self, to: str, data: bytes, *, gas: int | None = None) -> TxParams:
+        """The unsigned transaction calling contract `to` with `data` (gas estimated
+        unless given: a revert raises the contract's typed rule error)."""
+        tx: Any = {"from": self.address, "to": to, "data": HexBytes(data)}
         if gas is None:
             gas = self.estimate(tx)
         tx.update({"chainId": self.chain_id, "gas": gas, **self.fee_params()})

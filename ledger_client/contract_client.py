@@ -88,9 +88,13 @@ class ContractClient:
 
     def _read_params(self, name: str, args: Sequence[Any]) -> list[Any]:
         """The ``eth_call`` parameters of function `name` with `args`, on the latest block."""
-        selector, inputs, _ = self._reads.get(name) or self._read_signature(name)
-        data = "0x" + (selector + abi_encode(inputs, args)).hex()
+        data = "0x" + self._encode(name, args).hex()
         return [{"to": self.contract.address, "data": data}, "latest"]
+
+    def _encode(self, name: str, args: Sequence[Any]) -> bytes:
+        """The call data of function `name` with `args`, by eth_abi (see `_read`)."""
+        selector, inputs, _ = self._reads.get(name) or self._read_signature(name)
+        return selector + abi_encode(inputs, args)
 
     def _read_answer(self, name: str, args: Sequence[Any], response: Any) -> Any:
         """The decoded answer of a `_read_params` call; a revert, an error or no code is

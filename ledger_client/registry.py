@@ -19,12 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.types import RPCEndpoint, TxParams, TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from ledger_client.chain import TransactionSender, as_chain_error
 from ledger_client.contract_client import ContractClient
@@ -406,10 +404,8 @@ class RegistryClient(ContractClient):
         # Encoded once, by eth_abi: web3 encodes a contract call's arguments again for the
         # estimate and for the transaction, and its encoding of 64 nested items cost more
         # than the rest of a listener's window.
-        function = self.contract.functions.acknowledgeBatch
-        arguments = function.signature.removeprefix(function.fn_name)
-        data = keccak(text=function.signature)[:4] + abi_encode(
-            [arguments.removeprefix("(").removesuffix(")")],
+        data = self._encode(
+            "acknowledgeBatch",
             [
                 [
                     (
@@ -425,10 +421,7 @@ class RegistryClient(ContractClient):
             ],
         )
         sender = self._send()
-        tx: TxParams = {"from": sender.address, "to": self.contract.address, "data": HexBytes(data)}
-        gas = sender.estimate(tx)
-        tx.update({"chainId": sender.chain_id, "gas": gas, **sender.fee_params()})  # type: ignore[typeddict-item]
-        return sender.sign_and_send(tx)
+        return sender.sign_and_send(sender.build_call(self.contract.address, data))
 
     def acknowledge_batch(self, items: Sequence[AcknowledgementItem]) -> TxReceipt:
         """`send_acknowledgements`, then wait for the receipt."""
