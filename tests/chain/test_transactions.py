@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from eth_account import Account
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
@@ -20,10 +23,10 @@ from ledger_client.chain import (
     STATE_RACE_RETRIES,
     TransactionSender,
     _HTTPProvider,
+    _PooledPosts,
     calldata,
     connect,
     connect_async,
-    http_session,
 )
 from ledger_client.errors import ChainUnavailableError, TransactionFailedError
 from ledger_client.keystore import (
@@ -204,19 +207,64 @@ def test_a_read_of_a_named_block_is_not_asked_again(monkeypatch: pytest.MonkeyPa
         assert len(sent) == 1
 
 
-def test_http_sessions_take_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`http_session` resolves proxies and the CA bundle when it is made; requests would
-    otherwise read the environment (and look for .netrc) on every request."""
+def test_chain_posts_take_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON-RPC transport resolves the proxy and the CA bundle when it is made;
+    requests would read the environment (and look for .netrc) on every request."""
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    remote = http_session("https://rpc.example.org")
-    local = http_session("http://127.0.0.1:8545")
+    remote = _PooledPosts("https://rpc.example.org")
+    local = _PooledPosts("http://127.0.0.1:8545")
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9999")  # read no more
-    assert not remote.trust_env and not local.trust_env
-    assert remote.proxies["https"] == "http://127.0.0.1:3128"
-    assert local.proxies == {}
-    assert remote.verify == "/etc/ssl/certs/ca-certificates.crt"
+    assert remote.proxy == "http://127.0.0.1:3128"
+    assert local.proxy is None
+    assert remote.ca_certs == "/etc/ssl/certs/ca-certificates.crt"
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers a JSON-RPC POST by its path: /ok, /error (HTTP 503), /slow (after 2 s)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/slow":
+            threading.Event().wait(2.0)
+        status = 503 if self.path == "/error" else 200
+        body = b'{"jsonrpc":"2.0","id":0,"result":"0x2a"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_chain_posts_fail_as_the_requests_errors_callers_expect() -> None:
+    """web3 retries reads on `requests.ConnectionError`/`Timeout` and our callers map
+    OSError to ChainUnavailableError: the urllib3 transport raises those, and an HTTP
+    error status as `requests.HTTPError`, as the requests session did."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    try:
+        provider = _HTTPProvider(f"{base}/ok", request_kwargs={"timeout": 0.5})
+        assert provider.make_request(RPCEndpoint("eth_blockNumber"), [])["result"] == "0x2a"
+        posts = _PooledPosts(base)
+        with pytest.raises(requests.HTTPError, match="503"):
+            posts.make_post_request(f"{base}/error", b"{}", timeout=0.5)
+        with pytest.raises(requests.Timeout) as slow:
+            posts.make_post_request(f"{base}/slow", b"{}", timeout=0.5)
+        with pytest.raises(requests.ConnectionError) as gone:
+            posts.make_post_request(refused, b"{}", timeout=0.5)
+        assert isinstance(slow.value, OSError) and isinstance(gone.value, OSError)
+        assert not isinstance(gone.value, requests.Timeout)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_calldata_is_what_web3_encodes_for_every_argument_shape(
