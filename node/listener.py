@@ -409,8 +409,8 @@ class RegistryListener:
 
     def cursor(self) -> tuple[int, str] | None:
         c = tables.ChainCursor
-        with self.db.sessions() as session:
-            row = session.execute(
+        with self.db.engine.connect() as conn:  # Core: read every round
+            row = conn.execute(
                 select(c.block_number, c.block_hash).where(c.name == CURSOR_NAME)
             ).first()
             return (int(row[0]), str(row[1])) if row else None
@@ -418,10 +418,10 @@ class RegistryListener:
     def _block_hash(self, number: int) -> str:
         return _hex(self.w3.eth.get_block(number)["hash"])
 
-    def _check_reorg(self, on_chain: str | None = None) -> bool:
-        """Compare the cursor with the chain (`on_chain`: the hash the chain has at the
-        cursor's height, when already read); rewind on a mismatch. True if it rewound."""
-        current = self.cursor()
+    def _check_reorg(self, current: tuple[int, str] | None, on_chain: str | None = None) -> bool:
+        """Compare the cursor (`current`, as read) with the chain (`on_chain`: the hash
+        the chain has at the cursor's height, when already read); rewind on a mismatch.
+        True if it rewound."""
         if current is None:
             return False
         number, block_hash = current
@@ -568,7 +568,7 @@ class RegistryListener:
         head = int(answers[0], 16)
         at_cursor = answers[1] if current is not None else None
         # no block at the cursor (a shorter chain): `_check_reorg` asks again, and fails
-        reorg = self._check_reorg(at_cursor["hash"][2:].lower() if at_cursor else None)
+        reorg = self._check_reorg(current, at_cursor["hash"][2:].lower() if at_cursor else None)
         safe = head - self.confirmations
         current = self.cursor() if reorg else current
         start = current[0] + 1 if current else self.start_block
@@ -579,16 +579,7 @@ class RegistryListener:
             self.fault("scan.before_commit")
             with self.db.transaction() as session:
                 events += self._record_span(session, logs)
-                session.merge(tables.ScannedBlock(block_number=end, block_hash=end_hash))
-                session.merge(
-                    tables.ChainCursor(name=CURSOR_NAME, block_number=end, block_hash=end_hash)
-                )
-                session.execute(
-                    delete(tables.ScannedBlock).where(
-                        tables.ScannedBlock.block_number
-                        < end - KEEP_SCANNED_BLOCKS * self.chunk_size
-                    )
-                )
+                self._advance(session, end, end_hash)
             CURSOR_BLOCK.set(end)
             self._scan_span = next_scan_span(
                 self._scan_span,
@@ -599,6 +590,32 @@ class RegistryListener:
             )
             start = end + 1
         return ScanReport(first, max(first - 1, safe), events, reorg)
+
+    def _advance(self, session: Session, end: int, end_hash: str) -> None:
+        """Record block `end` as scanned (forgetting those older than the reorg check
+        needs) and move the cursor to it, as plain Core statements: a round runs on
+        every head that may concern this node, and the ORM merges these replaced read
+        each row before writing it."""
+        conn = session.connection()
+        scanned, cursor = tables.ScannedBlock, tables.ChainCursor
+        conn.execute(
+            delete(scanned).where(
+                (scanned.block_number < end - KEEP_SCANNED_BLOCKS * self.chunk_size)
+                | (scanned.block_number == end)
+            )
+        )
+        conn.execute(insert(scanned).values(block_number=end, block_hash=end_hash))
+        moved = conn.execute(
+            update(cursor)
+            .where(cursor.name == CURSOR_NAME)
+            .values(block_number=end, block_hash=end_hash, updated_at=time.time())
+        )
+        if not moved.rowcount:
+            conn.execute(
+                insert(cursor).values(
+                    name=CURSOR_NAME, block_number=end, block_hash=end_hash, updated_at=time.time()
+                )
+            )
 
     def _span_logs(self, start: int, end: int) -> tuple[str, list[RawLog]]:
         """The hash of block `end` and the span's logs in chain order, in one JSON-RPC

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from devnet.anvil import AnvilChain
 from ledger_client.chain import connect
 from manifests.generate import generate_manifest
 from node import db as tables
 from node.db import Database
-from node.listener import State, processing_counts
+from node.listener import KEEP_SCANNED_BLOCKS, State, processing_counts
 from node.metrics import REORGS
 from tests.node.network import Network, make_listener, running_network
 
@@ -104,3 +104,39 @@ def test_deep_reorg_rewinds_the_cursor_and_drops_what_was_not_acted_on(
     assert cursor[1] != orphaned_cursor[1] or cursor[0] != orphaned_cursor[0]
     listener.process_pending()
     assert chain["UZ"].ledger.registry.acknowledgement(kept.document_id_bytes, 1, "UZ")[0] is None
+
+
+def test_the_scanned_blocks_kept_are_the_reorg_window_and_the_cursor_follows_the_scan(
+    chain: Network, database: Callable[[str], Database]
+) -> None:
+    """Each span records its end block and moves the cursor; blocks older than
+    `KEEP_SCANNED_BLOCKS` spans are forgotten, and a span ending on a block recorded
+    already (a cursor set back by hand) replaces its hash rather than failing."""
+    db = database("uz-window")
+    start = chain.w3.eth.block_number + 1
+    listener = make_listener(chain["UZ"], db, start_block=start, chunk_size=1)
+    _rpc(chain, "anvil_mine", hex(KEEP_SCANNED_BLOCKS + 40))
+    head = chain.w3.eth.block_number
+    listener.scan_once()
+
+    def scanned() -> dict[int, str]:
+        with db.sessions() as s:
+            rows = s.execute(
+                select(tables.ScannedBlock.block_number, tables.ScannedBlock.block_hash)
+            )
+            return {int(n): str(h) for n, h in rows}
+
+    kept = scanned()
+    assert sorted(kept) == list(range(head - KEEP_SCANNED_BLOCKS, head + 1))
+    tip = bytes(chain.w3.eth.get_block(head)["hash"]).hex()
+    assert kept[head] == tip and listener.cursor() == (head, tip)
+    before = chain.w3.eth.get_block(head - 1)["hash"]
+    with db.transaction() as s:  # the cursor set back a block; block `head` stays recorded
+        s.execute(
+            update(tables.ChainCursor).values(block_number=head - 1, block_hash=bytes(before).hex())
+        )
+    _rpc(chain, "evm_mine")
+    assert not listener.scan_once().reorg
+    kept = scanned()
+    assert kept[head] == tip and max(kept) == head + 1 == listener.cursor()[0]  # type: ignore[index]
+    assert min(kept) == head + 1 - KEEP_SCANNED_BLOCKS
