@@ -503,8 +503,8 @@ class RegistryListener:
     def _reopen_unless_on_chain(self, since: float, until: float) -> int:
         """Acknowledged versions recorded in (since, until] that the chain does not
         hold go back to `assessed` (sent again; hooks do not run again)."""
-        with self.db.sessions() as session:
-            candidates = session.execute(
+        with self.db.engine.connect() as conn:  # Core: asked every round
+            candidates = conn.execute(
                 select(tables.Processing.document_id, tables.Processing.version).where(
                     tables.Processing.state == State.ACKNOWLEDGED,
                     tables.Processing.updated_at > since,
@@ -849,8 +849,8 @@ class RegistryListener:
         )
         if after is not None:
             query = query.where(tuple_(p.event_block, p.document_id, p.version) > tuple_(*after))
-        with self.db.sessions() as session:
-            return [(int(b), str(d), int(v)) for b, d, v in session.execute(query)]
+        with self.db.engine.connect() as conn:  # Core: asked every round
+            return [(int(b), str(d), int(v)) for b, d, v in conn.execute(query)]
 
     def _assess_pending(self, keys: Sequence[tuple[Any, str, int]]) -> None:
         """Assess the pending versions among (anything, document, version) `keys`.
