@@ -198,8 +198,9 @@ def markdown_section(profile: str = "quick") -> str:
     lines = [
         "Command: `python -m bench` (section `End-to-end latency`): the `cie demo` scenario "
         "on a fresh embedded devnet (4 members, anvil with 1 s interval + automine, node "
-        "listeners woken by the WebSocket new heads whose logs bloom may hold a log for "
-        "them; poll timer 0.25 s while the WebSocket is down, 2 s while it is live), at node "
+        "listeners woken by WebSocket log subscriptions with their scan's filters, "
+        "confirmations counted on new heads; poll timer 0.25 s while the WebSocket is down, "
+        "2 s while it is live), at node "
         "confirmations 0 (the devnet's) and 1; totals are the demo's percentiles from the "
         "node databases and the chain. Low load: one document per request, paced. Aim "
         "(issue 8): p99 under 300 ms to the importing hook at low load.",

@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -33,7 +33,6 @@ import urllib3
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_bloom.bloom import BloomFilter
 from eth_typing import URI
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from eth_utils.address import to_checksum_address
@@ -51,8 +50,14 @@ from web3.exceptions import (
 )
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import AsyncHTTPProvider, HTTPProvider, WebSocketProvider
-from web3.types import Nonce, RPCEndpoint, RPCResponse, TxParams, TxReceipt
-from web3.utils.subscriptions import NewHeadsSubscription, NewHeadsSubscriptionContext
+from web3.types import LogReceipt, Nonce, RPCEndpoint, RPCResponse, TxParams, TxReceipt
+from web3.utils.subscriptions import (
+    EthSubscription,
+    LogsSubscription,
+    LogsSubscriptionContext,
+    NewHeadsSubscription,
+    NewHeadsSubscriptionContext,
+)
 
 from ledger_client import contract_errors
 from ledger_client.errors import (
@@ -487,33 +492,28 @@ def _history_unavailable(exc: Exception) -> bool:
     return any(marker in str(exc).lower() for marker in _NO_HISTORY)
 
 
-def may_hold_logs_of(logs_bloom: bytes, address: str, any_topic: Sequence[bytes] = ()) -> bool:
-    """Whether a block whose header carries `logs_bloom` may hold a log emitted by the
-    contract at `address` (with one of the 32-byte topics `any_topic`, if given): False
-    is certain (a bloom has no false negatives), True may be a false positive."""
-    bloom = BloomFilter(int.from_bytes(logs_bloom, "big"))
-    if bytes.fromhex(address.removeprefix("0x")) not in bloom:
-        return False
-    return not any_topic or any(topic in bloom for topic in any_topic)
-
-
 class HeadSubscription:
-    """New-block notifications from a WebSocket endpoint, in a background thread.
+    """New-block notifications from a WebSocket endpoint, in a background thread, and
+    the logs that match some filters.
 
-    `on_head(block_number, logs_bloom)` is called from the subscription's thread
-    for every head the endpoint announces; `logs_bloom` is the header's 256-byte
-    logs bloom, or None if the endpoint sent none (see `may_hold_logs_of`). When
-    the connection drops (or cannot be made), `connected` is cleared and the
-    subscription is made again after `backoff` seconds, doubling up to
-    `max_backoff`; heads announced while disconnected are not replayed, so callers
-    must treat a head only as a hint to look at the chain.
+    `on_head(block_number)` is called from the subscription's thread for every head
+    the endpoint announces; `on_logs(block_number)` for every log matching one of
+    `log_filters` (``eth_getLogs`` filters without a block range: an address and
+    topics by position; a log a reorganisation removed is announced again, marked
+    removed, and counts too). When the connection drops (or cannot be made),
+    `connected` is cleared and the subscriptions are made again after `backoff`
+    seconds, doubling up to `max_backoff`; heads and logs announced while
+    disconnected are not replayed, so callers must treat them only as hints to look
+    at the chain.
     """
 
     def __init__(
         self,
         url: str,
-        on_head: Callable[[int, bytes | None], None],
+        on_head: Callable[[int], None],
         *,
+        on_logs: Callable[[int], None] | None = None,
+        log_filters: Sequence[Mapping[str, Any]] = (),
         poa: bool = False,
         backoff: float = 0.5,
         max_backoff: float = 15.0,
@@ -523,14 +523,18 @@ class HeadSubscription:
             raise ChainUnavailableError(f"{url!r} is not a ws:// or wss:// URL")
         self.url = url
         self.on_head = on_head
+        self.on_logs = on_logs
+        self.log_filters = list(log_filters)
         self.poa = poa
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.timeout = timeout
         #: Set while a subscription is live.
         self.connected = threading.Event()
-        #: Heads received, and subscriptions made (1 + reconnections), since start.
+        #: Heads and matching logs received, and subscriptions made (1 + reconnections),
+        #: since start.
         self.heads = 0
+        self.logs = 0
         self.subscriptions = 0
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -588,12 +592,24 @@ class HeadSubscription:
 
             async def handle(context: NewHeadsSubscriptionContext) -> None:
                 self.heads += 1
-                bloom = context.result.get("logsBloom")
-                self.on_head(int(context.result["number"]), bytes(bloom) if bloom else None)
+                self.on_head(int(context.result["number"]))
 
-            await w3.subscription_manager.subscribe(
-                NewHeadsSubscription(label="cie-heads", handler=handle)
-            )
+            async def handle_log(context: LogsSubscriptionContext) -> None:
+                self.logs += 1
+                if self.on_logs is not None:
+                    self.on_logs(int(cast(LogReceipt, context.result)["blockNumber"]))
+
+            subscriptions: list[EthSubscription[Any]] = [
+                LogsSubscription(
+                    address=f["address"],
+                    topics=f.get("topics"),
+                    handler=handle_log,
+                    label=f"cie-logs-{i}",
+                )
+                for i, f in enumerate(self.log_filters)
+            ]
+            subscriptions.append(NewHeadsSubscription(label="cie-heads", handler=handle))
+            await w3.subscription_manager.subscribe(subscriptions)
             self.subscriptions += 1
             self.connected.set()
             log.info("chain.heads_subscribed", url=self.url, subscriptions=self.subscriptions)

@@ -93,7 +93,7 @@ from web3.types import RPCEndpoint
 
 from ledger_client.aeo import Recognition, operator_id_of
 from ledger_client.audit.chain_index import ChainIndex
-from ledger_client.chain import HeadSubscription, may_hold_logs_of
+from ledger_client.chain import HeadSubscription
 from ledger_client.commitment import commit
 from ledger_client.consortium import MEMBER_REFRESH_SECONDS
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
@@ -358,7 +358,10 @@ class RegistryListener:
         # Head bookkeeping, on the subscription's thread (`_on_head`): blocks that may
         # hold registry logs and await confirmations, and the subscription whose first
         # head was seen.
-        self._unconfirmed_heads: list[int] = []
+        #: blocks with a log for this node (or a subscription's first head) not yet
+        #: confirmed, and the newest head announced (both on the subscription's thread)
+        self._unconfirmed: list[int] = []
+        self._head = -1
         self._subscription_seen = 0
         # Fetches started ahead of their version's turn (`_assess_pending`), taken by
         # `_fetch_for_assessment`; filled and emptied on the processing thread.
@@ -392,15 +395,6 @@ class RegistryListener:
             "0x" + bytes(HexBytes(event.topic)).hex(): name for name, event in self._events.items()
         }
         self._names = {bytes.fromhex(topic[2:]): name for topic, name in self._topics.items()}
-
-    @property
-    def _wake_topics(self) -> tuple[bytes, bytes]:
-        """A log the scan filters select carries one of these topics (`_log_filters`):
-        this economy (as destination or as issuer), or a transit checkpoint's signature."""
-        return (
-            bytes.fromhex(_topic(self.economy)[2:]),
-            bytes.fromhex(self._topic_of("TransitCheckpointRecorded")[2:]),
-        )
 
     def _topic_of(self, name: str) -> str:
         return next(t for t, n in self._topics.items() if n == name)
@@ -646,8 +640,12 @@ class RegistryListener:
         return [response.get("result") for response in responses]
 
     def _log_filters(self, start: int, end: int) -> list[dict[str, Any]]:
-        """The `eth_getLogs` filters of one chunk: versions addressed to this economy,
-        acknowledgements of its documents, every transit checkpoint."""
+        """The `eth_getLogs` filters of one chunk (`_scan_filters` over its blocks)."""
+        return [{**f, "fromBlock": hex(start), "toBlock": hex(end)} for f in self._scan_filters()]
+
+    def _scan_filters(self) -> list[dict[str, Any]]:
+        """What the scan selects: versions addressed to this economy, acknowledgements
+        of its documents, every transit checkpoint (also what wakes a round)."""
         address = self.contract.address
         own = _topic(self.economy)
         queries: list[list[Any]] = [
@@ -663,10 +661,7 @@ class RegistryListener:
             [self._topic_of("DocumentAcknowledged"), None, own],
             [self._topic_of("TransitCheckpointRecorded")],
         ]
-        return [
-            {"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
-            for topics in queries
-        ]
+        return [{"address": address, "topics": topics} for topics in queries]
 
     def _record_span(self, session: Session, logs: Sequence[RawLog]) -> int:
         """Record a span's logs (chain order) that are not recorded yet; returns how many.
@@ -1042,37 +1037,53 @@ class RegistryListener:
     def follow_heads(
         self, ws_url: str, *, poa: bool = False, max_backoff: float = 15.0
     ) -> HeadSubscription:
-        """Start waking rounds on every new block announced by `ws_url` (ws:// or wss://)."""
+        """Start waking rounds on the logs the scan selects, as `ws_url` (ws:// or wss://)
+        announces them, once their block is confirmed (heads count the confirmations)."""
         if self.heads is not None:
             raise RuntimeError("the listener already follows a head subscription")
-        self.heads = HeadSubscription(ws_url, self._on_head, poa=poa, max_backoff=max_backoff)
+        self.heads = HeadSubscription(
+            ws_url,
+            self._on_head,
+            on_logs=self._on_logs,
+            log_filters=self._scan_filters(),
+            poa=poa,
+            max_backoff=max_backoff,
+        )
         self.heads.start()
         return self.heads
 
-    def _on_head(self, block_number: int, logs_bloom: bytes | None = None) -> None:
-        """Wake a round once a block that may hold a log the scan selects (its logs bloom
-        holds the registry and one of `_wake_topics`, or it came without a bloom) has
-        `confirmations` blocks on top; the first head of every subscription counts as such
-        a block (heads announced while it was down are not replayed). Other heads start no
-        round: such a block has nothing for this node, and a round costs two JSON-RPC round
-        trips and a database commit."""
+    def _on_head(self, block_number: int) -> None:
+        """Count a confirmation: wake a round once a block with a log the scan selects
+        (`_on_logs`) has `confirmations` blocks on top. The first head of every
+        subscription counts as such a block (what was announced while it was down is
+        not replayed). Other heads start no round: their blocks have nothing for this
+        node. Log subscriptions filter by topic position, which a header's logs bloom
+        cannot: with the bloom, a member's own anchoring (its economy is the batch's
+        issuer topic) and its own acknowledgements (the acknowledger topic) woke its
+        rounds too, about two rounds of four per document at low load."""
         CHAIN_HEADS.inc()
         heads = self.heads
         first = heads is not None and heads.subscriptions != self._subscription_seen
         if heads is not None:
             self._subscription_seen = heads.subscriptions
-        if (
-            first
-            or logs_bloom is None
-            or may_hold_logs_of(logs_bloom, self.contract.address, self._wake_topics)
-        ):
-            self._unconfirmed_heads.append(block_number)
-        confirmed = block_number - self.confirmations
-        if self._unconfirmed_heads and min(self._unconfirmed_heads) <= confirmed:
-            self._unconfirmed_heads = [n for n in self._unconfirmed_heads if n > confirmed]
-            self._wake.set()
-        else:
+        self._head = block_number
+        if first:
+            self._unconfirmed.append(block_number)
+        if not self._wake_if_confirmed():
             CHAIN_HEADS_SKIPPED.inc()
+
+    def _on_logs(self, block_number: int) -> None:
+        """A log the scan selects is in `block_number` (its head may come before or after)."""
+        self._unconfirmed.append(block_number)
+        self._wake_if_confirmed()
+
+    def _wake_if_confirmed(self) -> bool:
+        confirmed = self._head - self.confirmations
+        if self._unconfirmed and min(self._unconfirmed) <= confirmed:
+            self._unconfirmed = [n for n in self._unconfirmed if n > confirmed]
+            self._wake.set()
+            return True
+        return False
 
     def wake(self) -> None:
         """Start the next round now (as a head notification would)."""

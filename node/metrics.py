@@ -24,8 +24,8 @@ WEBHOOK_DEAD = Counter("cie_node_webhook_dead_letters_total", "Deliveries moved 
 CHAIN_HEADS = Counter("cie_node_chain_heads_total", "New-block notifications over WebSocket")
 CHAIN_HEADS_SKIPPED = Counter(
     "cie_node_chain_heads_skipped_total",
-    "New-block notifications that started no round (no registry log in the block's bloom, "
-    "or not yet confirmed)",
+    "New-block notifications that started no round (no log for this node announced in a "
+    "block it confirms)",
 )
 LISTENER_SCANS = Counter(
     "cie_node_listener_scans_total", "Listener rounds, by what woke them", ["trigger"]

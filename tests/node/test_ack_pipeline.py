@@ -282,7 +282,7 @@ def test_a_head_during_a_window_has_the_sent_acknowledgements_confirmed_first(
     listener = make_listener(network["UZ"], db, start_block=start)
     # never started: only makes the listener treat `wake()` as a head notification
     monkeypatch.setattr(
-        listener, "heads", HeadSubscription("ws://127.0.0.1:9", lambda number, bloom: None)
+        listener, "heads", HeadSubscription("ws://127.0.0.1:9", lambda number: None)
     )
     sender = _sender(network["UZ"])
     send = sender.sign_and_send

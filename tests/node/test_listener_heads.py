@@ -1,4 +1,5 @@
-"""The listener woken by WebSocket new-block notifications (real anvil, real IPFS, SQLite).
+"""The listener woken by WebSocket notifications: the logs its scan selects, confirmed by
+new heads (real anvil, real IPFS, SQLite).
 
 Rounds started by a head, by the poll timer, and by the timer while the
 subscription is down: every document is assessed exactly once in each case,
@@ -15,16 +16,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from eth_bloom.bloom import BloomFilter
 from sqlalchemy import func, select
 
 from devnet.anvil import AnvilChain
-from ledger_client.chain import HeadSubscription, may_hold_logs_of
+from ledger_client.chain import HeadSubscription
 from ledger_client.errors import ChainUnavailableError
 from manifests.generate import generate_manifest
 from node import db as tables
 from node.db import Database
-from node.listener import RegistryListener, State, _topic, processing_counts
+from node.listener import RegistryListener, State, processing_counts
 from node.runtime import NodeRuntime, NodeWorker
 from node.settings import NodeSettings
 from tests.node.network import Network, count_hook_runs, make_listener
@@ -181,61 +181,78 @@ def test_heads_start_the_rounds_when_the_timer_never_fires(
     _assert_each_once(db, documents, hook_runs)
 
 
-def _bloom(address: str, *topics: bytes) -> bytes:
-    bloom = BloomFilter()
-    for value in (bytes.fromhex(address.removeprefix("0x")), *topics):
-        bloom.add(value)
-    return int(bloom).to_bytes(256, "big")
-
-
-def test_logs_bloom_of_real_blocks_tells_registry_blocks_from_others(network: Network) -> None:
-    w3 = network.w3
-    registry = network["KZ"].ledger.registry.contract.address
-    before = w3.eth.block_number
-    _submit(network, range(330, 331))
-    logs = w3.eth.get_logs({"address": registry, "fromBlock": before + 1})
-    assert {log["blockNumber"] for log in logs} == {logs[0]["blockNumber"]}
-    anchoring = w3.eth.get_block(logs[0]["blockNumber"])
-    assert may_hold_logs_of(bytes(anchoring["logsBloom"]), registry)
-    uz_topic = bytes.fromhex(_topic("UZ")[2:])  # the destination of the document
-    assert may_hold_logs_of(bytes(anchoring["logsBloom"]), registry, [uz_topic])
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    empty = w3.eth.get_block(w3.eth.block_number)
-    assert not empty["transactions"]
-    assert not may_hold_logs_of(bytes(empty["logsBloom"]), registry)
+def test_log_subscriptions_announce_exactly_what_each_members_scan_selects(
+    network: Network, anvil: AnvilChain, database: Callable[[str], Database]
+) -> None:
+    """The importer hears of the anchoring, the exporter of the acknowledgement, and
+    neither of its own transaction: a header's logs bloom held both members' topics in
+    both blocks (the batch's issuer, the acknowledger), so each woke for its own too."""
+    start = network.w3.eth.block_number + 1
+    listeners = {
+        e: make_listener(network[e], database(f"{e.lower()}-logs"), start_block=start)
+        for e in ("KZ", "UZ")
+    }
+    heard: dict[str, list[int]] = {e: [] for e in listeners}
+    subscriptions = [
+        HeadSubscription(
+            anvil.ws_url,
+            lambda number: None,
+            on_logs=heard[e].append,
+            log_filters=listener._scan_filters(),
+        )
+        for e, listener in listeners.items()
+    ]
+    for subscription in subscriptions:
+        subscription.start()
+    try:
+        assert all(s.connected.wait(10) for s in subscriptions)
+        documents = _submit(network, range(340, 342))
+        listeners["UZ"].poll_once()  # assessed and acknowledged
+        assert processing_counts(listeners["UZ"].db) == {State.ACKNOWLEDGED: len(documents)}
+        head = network.w3.eth.block_number
+        selected = {e: listener._span_logs(start, head)[1] for e, listener in listeners.items()}
+        assert {log.event for log in selected["UZ"]} == {"DocumentAnchored"}
+        assert {log.event for log in selected["KZ"]} == {"DocumentAcknowledged"}
+        expected = {e: len(logs) for e, logs in selected.items()}
+        _wait(lambda: all(len(heard[e]) >= n for e, n in expected.items()), "the notifications")
+        network.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        _wait(lambda: all(s.heads >= 2 for s in subscriptions), "a head after them")
+        for e, logs in selected.items():
+            assert sorted(heard[e]) == [log.block_number for log in logs]
+    finally:
+        for subscription in subscriptions:
+            subscription.stop()
 
 
 @pytest.mark.parametrize("confirmations", [0, 1, 3])
-def test_a_head_wakes_a_round_once_a_block_with_registry_logs_is_confirmed(
+def test_a_log_for_this_node_wakes_one_round_once_its_block_is_confirmed(
     network: Network, database: Callable[[str], Database], confirmations: int
 ) -> None:
     listener = make_listener(
-        network["UZ"], database(f"uz-bloom-{confirmations}"), confirmations=confirmations
+        network["UZ"], database(f"uz-wake-{confirmations}"), confirmations=confirmations
     )
-    registry = listener.contract.address
-    uz, checkpoint = listener._wake_topics
-    az = bytes.fromhex(_topic("AZ")[2:])
-    relevant, transit = _bloom(registry, uz), _bloom(registry, checkpoint)
-    for_az, other, empty = _bloom(registry, az), _bloom("0x" + "11" * 20, uz), bytes(256)
 
-    def woken(number: int, bloom: bytes | None) -> bool:
-        listener._on_head(number, bloom)
+    def woken(notify: Callable[[], None]) -> bool:
+        notify()
         was = listener._wake.is_set()
         listener._wake.clear()
         return was
 
-    # Logs for UZ in blocks 10 and 12 (a version for it or an acknowledgement of its
-    # document; a transit checkpoint), none in the others: registry logs for AZ only,
-    # another contract's log with UZ's topic, nothing.
-    blooms = {10: relevant, 11: for_az, 12: transit, 13: other, 14: empty}
-    wakes = [n for n in range(10, 20) if woken(n, blooms.get(n, empty))]
-    expected = sorted({10 + confirmations, 12 + confirmations})
-    assert wakes == expected  # each registry block woke one round once confirmed, no other
-    # A head without a bloom could hold anything: it counts as a registry block.
-    assert woken(30, None) == (confirmations == 0)
-    assert [n for n in range(31, 31 + confirmations) if woken(n, empty)] == (
-        [30 + confirmations] if confirmations else []
-    )
+    # Logs for UZ in block 10 (announced before its head) and 12 (after its head).
+    wakes = []
+    for n in range(10, 20):
+        if n == 10 and woken(lambda: listener._on_logs(10)):
+            wakes.append(("log", 10))
+        if woken(lambda n=n: listener._on_head(n)):  # type: ignore[misc]
+            wakes.append(("head", n))
+        if n == 12 and woken(lambda: listener._on_logs(12)):
+            wakes.append(("log", 12))
+    expected = {
+        0: [("head", 10), ("log", 12)],  # the block's own head or log, whichever is later
+        1: [("head", 11), ("head", 13)],
+        3: [("head", 13), ("head", 15)],
+    }
+    assert wakes == expected[confirmations]  # one round per block with logs, none for others
 
 
 def test_empty_blocks_start_no_round(
@@ -299,7 +316,7 @@ def test_websocket_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="CIE_NODE_WS_URL"):
         NodeSettings(rpc_url="ws://127.0.0.1:8545")
     with pytest.raises(ChainUnavailableError, match="not a ws:// or wss:// URL"):
-        HeadSubscription("http://127.0.0.1:8545", lambda number, bloom: None)
+        HeadSubscription("http://127.0.0.1:8545", lambda number: None)
 
 
 def test_node_worker_follows_heads_from_settings(
