@@ -5,7 +5,7 @@ This module owns three things the document pipeline needs on the reading side:
 * `DocumentHistory`: everything the registry's events say about a document id
   (anchoring batch and submitter, every version's commitment and payload digest,
   revocation, acknowledgements, transit checkpoints, block timestamps), read with
-  ONE ``eth_getLogs`` over the id topic plus one receipt (`read_history`);
+  one ``eth_getLogs`` over the id topic plus one for its batch (`read_history`);
 * `Provenance` and `VerifiedDocument`: the result of `fetch_and_verify`, a typed
   document model plus where it came from;
 * `DocumentPayload`: the plaintext sealed in an envelope (document, salts, type,
@@ -25,10 +25,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from eth_typing import HexStr
-from web3 import Web3
-from web3.types import EventData, LogReceipt
-
 from ledger_client.commitment import (
     DocumentCommitment,
     JsonValue,
@@ -40,7 +36,7 @@ from ledger_client.commitment import (
 )
 from ledger_client.errors import VerificationError
 from ledger_client.ipfs import digest_to_cid
-from ledger_client.records import CheckpointKind, DocType, Lane, economy_bytes, parse_document_id
+from ledger_client.records import CheckpointKind, DocType, Lane
 from ledger_client.registry import DocumentNotAnchoredError, RegistryClient
 from manifests import Document
 
@@ -406,204 +402,49 @@ class VerifiedDocument:
 # ------------------------------------------------------------------------ reading
 
 
-class _BlockClock:
-    """Block timestamps, cached (a block's timestamp never changes once final)."""
-
-    def __init__(self, w3: Web3, limit: int = 4096) -> None:
-        self._w3 = w3
-        self._limit = limit
-        self._seen: dict[int, int] = {}
-
-    def __call__(self, block_number: int) -> int:
-        timestamp = self._seen.get(block_number)
-        if timestamp is None:
-            timestamp = int(self._w3.eth.get_block(block_number)["timestamp"])
-            if len(self._seen) >= self._limit:
-                self._seen.clear()
-            self._seen[block_number] = timestamp
-        return timestamp
-
-
 class HistoryReader:
-    """Reads `DocumentHistory` from one registry, caching block timestamps."""
+    """Reads `DocumentHistory` from one registry, caching block timestamps.
+
+    The reads are `ChainIndex`'s (the auditors' batched reader) for one id: raw
+    ``eth_getLogs`` over the id topic, one for the anchoring batch's ``BatchAnchored``
+    event and a batch of ``eth_getBlockByNumber`` for the block times, decoded by
+    slicing. web3's log formatting, event decoding and block formatting cost more
+    than the requests (about 4% of a member node's CPU at low load went to
+    reading its own manifests' histories that way).
+    """
 
     def __init__(self, registry: RegistryClient) -> None:
+        # imported here: chain_index builds on this module's records
+        from ledger_client.audit.chain_index import ChainIndex
+
         self.registry = registry
-        self._clock = _BlockClock(registry.w3)
+        self.index = ChainIndex(registry, max_cached_blocks=4096)
 
     def read(self, doc_id: bytes, *, from_block: int | None = None) -> DocumentHistory:
-        return read_history(self.registry, doc_id, clock=self._clock, from_block=from_block)
+        """The document's history (DocumentNotAnchoredError if none).
+
+        Every registry event about a document carries its id as the first indexed
+        argument, so one log query over that topic finds all of them. The query
+        starts at the registry's first block, or at `from_block` when the caller
+        knows the block of the anchoring (no event about a document precedes it; a
+        listener knows it from its scan), which keeps the query short on a long
+        chain. A hint past the anchoring (e.g. one taken before a reorganisation
+        moved it) finds no anchoring, and the whole range is read instead.
+        """
+        if from_block is not None and from_block > self.registry.from_block:
+            history = self.index.histories([doc_id], from_block).get(doc_id)
+            if history is not None:
+                return history
+        history = self.index.histories([doc_id]).get(doc_id)
+        if history is None:
+            raise DocumentNotAnchoredError(
+                f"document 0x{doc_id.hex()} is not anchored (no anchoring batch records it)"
+            )
+        return history
 
 
 def read_history(
-    registry: RegistryClient,
-    doc_id: bytes,
-    *,
-    clock: _BlockClock | None = None,
-    from_block: int | None = None,
+    registry: RegistryClient, doc_id: bytes, *, from_block: int | None = None
 ) -> DocumentHistory:
-    """The document's history from the registry's events (DocumentNotAnchoredError if none).
-
-    Every registry event about a document carries its id as the first indexed
-    argument, so one log query over that topic finds all of them. The query
-    starts at the registry's first block, or at `from_block` when the caller
-    knows the block of the anchoring (no event about a document precedes it; a
-    listener knows it from its scan), which keeps the query short on a long
-    chain. A hint past the anchoring (e.g. one taken before a reorganisation
-    moved it) finds no anchoring, and the whole range is read instead.
-    """
-    if from_block is not None and from_block > registry.from_block:
-        try:
-            return _read_history(registry, doc_id, clock, from_block)
-        except DocumentNotAnchoredError:
-            pass
-    return _read_history(registry, doc_id, clock, registry.from_block)
-
-
-def _read_history(
-    registry: RegistryClient, doc_id: bytes, clock: _BlockClock | None, from_block: int
-) -> DocumentHistory:
-    contract = registry.contract
-    w3 = registry.w3
-    parsed = parse_document_id(doc_id)
-    decoders = {
-        contract.events[name]().topic: contract.events[name]()
-        for name in (
-            "DocumentAnchored",
-            "DocumentLinked",
-            "DocumentAmended",
-            "DocumentRevoked",
-            "DocumentAcknowledged",
-            "TransitCheckpointRecorded",
-        )
-    }
-    logs: list[LogReceipt] = w3.eth.get_logs(
-        {
-            "address": contract.address,
-            "fromBlock": from_block,
-            "toBlock": "latest",
-            "topics": [list(decoders), HexStr("0x" + doc_id.hex())],
-        }
-    )
-    events: dict[str, list[EventData]] = {}
-    for log in logs:
-        decoder = decoders[HexStr("0x" + bytes(log["topics"][0]).hex())]
-        event = decoder.process_log(log)
-        events.setdefault(event["event"], []).append(event)
-    anchored = events.get("DocumentAnchored", [])
-    if not anchored:
-        raise DocumentNotAnchoredError(f"document 0x{doc_id.hex()} is not anchored")
-    clock = clock or _BlockClock(w3)
-    first = anchored[0]
-    anchor_tx = bytes(first["transactionHash"])
-    # Only the events of the anchoring transaction describe the record; an id
-    # can be anchored once (the registry refuses duplicates).
-    destinations = tuple(
-        bytes(e["args"]["destination"]).decode()
-        for e in anchored
-        if bytes(e["transactionHash"]) == anchor_tx
-    )
-    links = tuple(
-        bytes(e["args"]["linkedId"])
-        for e in events.get("DocumentLinked", [])
-        if bytes(e["transactionHash"]) == anchor_tx
-    )
-    batch = _batch_event(
-        registry, anchor_tx, int(first["blockNumber"]), parsed.economy, parsed.serial
-    )
-    versions = [
-        VersionRecord(
-            1,
-            bytes(first["args"]["commitment"]),
-            bytes(first["args"]["payloadDigest"]),
-            int(first["blockNumber"]),
-            clock(int(first["blockNumber"])),
-            anchor_tx,
-        )
-    ]
-    amendments: dict[int, EventData] = {}
-    for e in events.get("DocumentAmended", []):
-        amendments.setdefault(int(e["args"]["version"]), e)  # one event per destination
-    for number in sorted(amendments):
-        e = amendments[number]
-        versions.append(
-            VersionRecord(
-                number,
-                bytes(e["args"]["commitment"]),
-                bytes(e["args"]["payloadDigest"]),
-                int(e["blockNumber"]),
-                clock(int(e["blockNumber"])),
-                bytes(e["transactionHash"]),
-            )
-        )
-    revocation = None
-    if revoked := events.get("DocumentRevoked"):
-        e = revoked[0]
-        revocation = RevocationRecord(
-            int(e["args"]["reasonCode"]),
-            int(e["blockNumber"]),
-            clock(int(e["blockNumber"])),
-            bytes(e["transactionHash"]),
-        )
-    acknowledgements = tuple(
-        AcknowledgementRecord(
-            economy=bytes(e["args"]["acknowledger"]).decode(),
-            version=int(e["args"]["version"]),
-            lane=Lane(int(e["args"]["lane"])),
-            reasons_commitment=bytes(e["args"]["reasonsCommitment"]),
-            reasons_digest=bytes(e["args"]["reasonsDigest"]),
-            block_number=int(e["blockNumber"]),
-            timestamp=clock(int(e["blockNumber"])),
-            tx_hash=bytes(e["transactionHash"]),
-        )
-        for e in events.get("DocumentAcknowledged", [])
-    )
-    checkpoints = tuple(
-        CheckpointRecord(
-            economy=bytes(e["args"]["economy"]).decode(),
-            kind=CheckpointKind(int(e["args"]["kind"])),
-            position=int(e["args"]["position"]),
-            block_number=int(e["blockNumber"]),
-            timestamp=clock(int(e["blockNumber"])),
-            tx_hash=bytes(e["transactionHash"]),
-        )
-        for e in events.get("TransitCheckpointRecorded", [])
-    )
-    return DocumentHistory(
-        document_id=doc_id,
-        doc_type=parsed.doc_type,
-        issuer_economy=parsed.economy,
-        serial=parsed.serial,
-        submitter=batch[0],
-        authority_id=batch[1],
-        batch_key=batch[2],
-        destinations=destinations,
-        links=links,
-        versions=tuple(versions),
-        revocation=revocation,
-        acknowledgements=acknowledgements,
-        checkpoints=checkpoints,
-    )
-
-
-def _batch_event(
-    registry: RegistryClient, tx_hash: bytes, block_number: int, economy: str, serial: int
-) -> tuple[str, bytes, bytes]:
-    """(submitter, authority id, batch key) of the batch that anchored `serial`.
-
-    A log query for the issuer's BatchAnchored events in that one block, not the
-    transaction receipt: a batch receipt holds one log per destination of every
-    document (thousands for a large batch) and decoding it dominated a fetch.
-    """
-    for event in registry.contract.events.BatchAnchored().get_logs(
-        argument_filters={"issuer": economy_bytes(economy)},
-        from_block=block_number,
-        to_block=block_number,
-    ):
-        args = event["args"]
-        first, count = int(args["firstSerial"]), int(args["count"])
-        if bytes(event["transactionHash"]) == tx_hash and first <= serial < first + count:
-            return str(args["submitter"]), bytes(args["authorityId"]), bytes(args["batchKey"])
-    raise DocumentNotAnchoredError(
-        f"transaction 0x{tx_hash.hex()} anchors no batch covering {economy} serial {serial}"
-    )
+    """The document's history from the registry's events (see `HistoryReader.read`)."""
+    return HistoryReader(registry).read(doc_id, from_block=from_block)

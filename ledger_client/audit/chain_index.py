@@ -1,9 +1,9 @@
 """Registry events for many document ids at once, for batch verification and reports.
 
-`provenance.read_history` reads one document per ``eth_getLogs`` (plus one for
-its batch and one ``eth_getBlockByNumber`` per new block). Verifying a year of
-one trader's documents that way is a few hundred documents per second. This
-module reads the same `DocumentHistory` for thousands of ids with:
+`provenance.read_history` reads one document with it (an ``eth_getLogs`` for the
+id, one for its batch, a batch of block times). Verifying a year of one trader's
+documents one by one is a few hundred documents per second; this module reads
+`DocumentHistory` for thousands of ids at once with:
 
 * one ``eth_getLogs`` per chunk of ids (the id is the first indexed argument of
   every per-document event, so the topic filter ``[eventTopics, ids]`` finds them

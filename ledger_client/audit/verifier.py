@@ -3,8 +3,8 @@
 Entry points:
 
 * `verify_document_file(file_bytes, ledger)` -> `AuditReport` for one file. It
-  reads the document's history with `provenance.read_history` (one query per
-  document: the plain per-document path).
+  reads the document's history with `provenance.read_history` (the plain
+  per-document path: a few requests per document).
 * `verify_document_files(files, ledger)` -> one `BatchItem` per file, reading the
   chain for a chunk of files at once through `chain_index.ChainIndex`.
 

@@ -125,17 +125,18 @@ def test_a_known_anchoring_block_shortens_the_history_query_and_a_wrong_one_fall
     whole = reader.history(first.document_id)
     anchored_in = whole.versions[0].block_number
     w3 = reader.ledger.w3
-    queries: list[dict] = []
-    real_get_logs = w3.eth.get_logs
+    index = reader._history.index
+    queries: list[tuple[str, str]] = []
+    real_get_logs = index._get_logs
 
-    def counting(params: dict) -> object:
-        queries.append(params)
-        return real_get_logs(params)  # type: ignore[arg-type]
+    def counting(topics: list[object], from_block: str, to_block: str) -> object:
+        queries.append((from_block, to_block))
+        return real_get_logs(topics, from_block, to_block)
 
     def history_starts() -> list[int]:  # the history's queries run to the head
-        return [q["fromBlock"] for q in queries if q["toBlock"] == "latest"]
+        return [int(start, 16) for start, end in queries if end == "latest"]
 
-    w3.eth.get_logs = counting  # type: ignore[method-assign]
+    index._get_logs = counting  # type: ignore[assignment, method-assign]
     try:
         hinted = reader.fetch_and_verify(first.document_id, version=1, anchored_from=anchored_in)
         assert history_starts() == [anchored_in], queries
@@ -146,7 +147,7 @@ def test_a_known_anchoring_block_shortens_the_history_query_and_a_wrong_one_fall
         late = reader.fetch_and_verify(first.document_id, version=1, anchored_from=head)
         assert history_starts() == [head, kz.registry.from_block], queries
     finally:
-        del w3.eth.get_logs
+        del index._get_logs
     plain = reader.fetch_and_verify(first.document_id, version=1)
     for verified in (hinted, late):
         assert verified.document == plain.document == original
