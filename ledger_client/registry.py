@@ -501,5 +501,12 @@ class RegistryClient(ContractClient):
         ).call()
         return (Lane(lane) if lane else None), int(at)
 
+    def acknowledged(self, economy: str, keys: Sequence[tuple[bytes, int]]) -> list[bool]:
+        """Whether `economy` acknowledged each (document id, version) of `keys`, in order,
+        read in one JSON-RPC batch of ``eth_call`` (`_read_many`)."""
+        code = economy_bytes(economy)
+        answers = self._read_many("acknowledgement", [(d, v, code) for d, v in keys])
+        return [bool(lane) for lane, _ in answers]
+
 
 __all__ = ["AcknowledgementItem", "BatchReceipt", "DocType", "DocumentProof", "RegistryClient"]

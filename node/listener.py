@@ -81,8 +81,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import CursorResult
@@ -521,29 +519,11 @@ class RegistryListener:
 
     def _acknowledged_on_chain(self, keys: Sequence[tuple[str, int]]) -> list[bool]:
         """Whether this economy's acknowledgement of each (document, version) is on chain;
-        one JSON-RPC batch of `eth_call`s per 500 versions, encoded here and sent by the
-        provider itself: web3's per-call encoding and request middlewares cost more than
-        the calls."""
-        function = self.contract.functions.acknowledgement
-        types = function.signature.removeprefix(function.fn_name)[1:-1].split(",")
-        selector = keccak(text=function.signature)[:4]
-        ours = economy_bytes(self.economy)
-        to = self.contract.address
+        one JSON-RPC batch of `eth_call`s per 500 versions."""
         held: list[bool] = []
         for start in range(0, len(keys), 500):
-            requests: list[tuple[RPCEndpoint, Any]] = []
-            for doc_hex, version in keys[start : start + 500]:
-                data = selector + abi_encode(types, [bytes.fromhex(doc_hex), version, ours])
-                call = {"to": to, "data": "0x" + data.hex()}
-                requests.append((RPCEndpoint("eth_call"), [call, "latest"]))
-            answers = self.w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
-            if not isinstance(answers, list) or len(answers) != len(requests):
-                raise ChainError(f"acknowledgement lookups refused by the endpoint: {answers}")
-            for answer in answers:  # in request order (the provider sorts them by id)
-                if "error" in answer or "result" not in answer:
-                    raise ChainError(f"acknowledgement lookup failed: {answer.get('error')}")
-                # the first word is the lane (0: not acknowledged)
-                held.append(any(HexBytes(answer["result"])[:32]))
+            chunk = [(bytes.fromhex(d), v) for d, v in keys[start : start + 500]]
+            held += self.registry.acknowledged(self.economy, chunk)
         return held
 
     def scan_once(self) -> ScanReport:

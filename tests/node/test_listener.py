@@ -70,6 +70,10 @@ def test_manifest_and_linked_co_are_assessed_once_and_acknowledged(
         lane, _ = uz.ledger.registry.acknowledgement(receipt.document_id_bytes, 1, "UZ")
         assert lane is not None
         assert int(lane) == outcomes[(receipt.document_id.removeprefix("0x"), 1)].lane
+    # the batched read agrees: acknowledged by UZ, not by AZ, no version 2
+    asked = [(m.document_id_bytes, 1), (c.document_id_bytes, 2), (c.document_id_bytes, 1)]
+    assert uz.ledger.registry.acknowledged("UZ", asked) == [True, False, True]
+    assert uz.ledger.registry.acknowledged("AZ", asked) == [False, False, False]
     co_reasons = json.loads(outcomes[(c.document_id.removeprefix("0x"), 1)].reasons)
     assert not [f for f in co_reasons["findings"] if f["rule"].startswith("linked.")]
     _wait_blocks(network.w3, 1)
