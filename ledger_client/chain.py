@@ -158,7 +158,8 @@ class _PooledPosts(HTTPSessionManager):
     0.39 ms for a local `eth_blockNumber`: session merging, hooks, header checks), and
     a node makes a few dozen calls per document.
 
-    The environment is read once, here: the proxy that applies to `url` and a CA
+    Credentials in `url` are sent as Basic authorization. The environment is read
+    once, here: the proxy that applies to `url` and a CA
     bundle named in ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (else certifi's, as
     requests did). Failures are raised as the `requests` exceptions web3's retry of
     reads and our callers expect: `requests.Timeout`/`requests.ConnectionError` (both
@@ -167,7 +168,12 @@ class _PooledPosts(HTTPSessionManager):
 
     def __init__(self, url: str) -> None:
         super().__init__()
-        scheme = urllib3.util.parse_url(url).scheme or "http"
+        parsed = urllib3.util.parse_url(url)
+        scheme = parsed.scheme or "http"
+        # credentials in the URL become a Basic header, as requests made them
+        self.auth: dict[str, str] = (
+            urllib3.util.make_headers(basic_auth=parsed.auth) if parsed.auth else {}
+        )
         proxies = requests.utils.get_environ_proxies(url)
         self.proxy: str | None = proxies.get(scheme) or proxies.get("all")
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -192,7 +198,7 @@ class _PooledPosts(HTTPSessionManager):
                 "POST",
                 endpoint_uri,
                 body=data,
-                headers=kwargs.get("headers"),
+                headers={**(kwargs.get("headers") or {}), **self.auth},
                 timeout=urllib3.Timeout(connect=seconds, read=seconds),
                 redirect=False,
             )

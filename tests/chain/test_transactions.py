@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from eth_account import Account
+from eth_typing import URI
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
@@ -222,13 +223,16 @@ def test_chain_posts_take_the_environment_once(monkeypatch: pytest.MonkeyPatch) 
 
 
 class _Scripted(BaseHTTPRequestHandler):
-    """Answers a JSON-RPC POST by its path: /ok, /error (HTTP 503), /slow (after 2 s)."""
+    """Answers a JSON-RPC POST by its path: /ok, /error (HTTP 503), /slow (after 2 s),
+    /auth (401 without the Basic credentials of user "node", password "s3cret")."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         if self.path == "/slow":
             threading.Event().wait(2.0)
         status = 503 if self.path == "/error" else 200
+        if self.path == "/auth" and self.headers.get("Authorization") != "Basic bm9kZTpzM2NyZXQ=":
+            status = 401
         body = b'{"jsonrpc":"2.0","id":0,"result":"0x2a"}'
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -253,13 +257,18 @@ def test_chain_posts_fail_as_the_requests_errors_callers_expect() -> None:
     try:
         provider = _HTTPProvider(f"{base}/ok", request_kwargs={"timeout": 0.5})
         assert provider.make_request(RPCEndpoint("eth_blockNumber"), [])["result"] == "0x2a"
+        port = server.server_address[1]
+        with_credentials = _HTTPProvider(f"http://node:s3cret@127.0.0.1:{port}/auth")
+        assert with_credentials.make_request(RPCEndpoint("eth_chainId"), [])["result"] == "0x2a"
+        with pytest.raises(requests.HTTPError, match="401"):
+            _PooledPosts(base).make_post_request(URI(f"{base}/auth"), b"{}", timeout=0.5)
         posts = _PooledPosts(base)
         with pytest.raises(requests.HTTPError, match="503"):
-            posts.make_post_request(f"{base}/error", b"{}", timeout=0.5)
+            posts.make_post_request(URI(f"{base}/error"), b"{}", timeout=0.5)
         with pytest.raises(requests.Timeout) as slow:
-            posts.make_post_request(f"{base}/slow", b"{}", timeout=0.5)
+            posts.make_post_request(URI(f"{base}/slow"), b"{}", timeout=0.5)
         with pytest.raises(requests.ConnectionError) as gone:
-            posts.make_post_request(refused, b"{}", timeout=0.5)
+            posts.make_post_request(URI(refused), b"{}", timeout=0.5)
         assert isinstance(slow.value, OSError) and isinstance(gone.value, OSError)
         assert not isinstance(gone.value, requests.Timeout)
     finally:
