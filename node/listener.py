@@ -353,11 +353,10 @@ class RegistryListener:
         self.ack_window = ack_window
         self.fetch_workers = fetch_workers
         self.head_poll_interval = head_poll_interval
-        # Head bookkeeping, on the subscription's thread (`_on_head`): blocks that may
-        # hold registry logs and await confirmations, and the subscription whose first
-        # head was seen.
-        #: blocks with a log for this node (or a subscription's first head) not yet
-        #: confirmed, and the newest head announced (both on the subscription's thread)
+        # Wake bookkeeping, on the subscription's thread (`_on_head`, `_on_logs`): blocks
+        # with a log for this node (or a subscription's first head) awaiting their
+        # confirmations, the newest head announced, and the subscription whose first head
+        # was seen.
         self._unconfirmed: list[int] = []
         self._head = -1
         self._subscription_seen = 0
