@@ -3,8 +3,8 @@
 Entry points:
 
 * `verify_document_file(file_bytes, ledger)` -> `AuditReport` for one file. It
-  reads the document's history with `provenance.read_history` (the plain
-  per-document path: a few requests per document).
+  reads the document's history through the verifier's `chain_index.ChainIndex`,
+  one id at a time (the plain per-document path: a few requests per document).
 * `verify_document_files(files, ledger)` -> one `BatchItem` per file, reading the
   chain for a chunk of files at once through `chain_index.ChainIndex`.
 
@@ -43,9 +43,9 @@ from ledger_client.commitment import commit, root_of_redacted
 from ledger_client.errors import LedgerClientError
 from ledger_client.heap import frozen_heap
 from ledger_client.ledger import Ledger
-from ledger_client.provenance import DocumentHistory, read_history
+from ledger_client.provenance import DocumentHistory
 from ledger_client.records import CheckpointKind, DocType, parse_document_id
-from ledger_client.registry import NO_AUTHORITY, DocumentNotAnchoredError
+from ledger_client.registry import NO_AUTHORITY
 
 __all__ = [
     "AuditVerifier",
@@ -239,9 +239,11 @@ class AuditVerifier:
         )
 
     def _read(self, doc_id: bytes) -> DocumentHistory | None:
+        """The history of one id through this verifier's index (its block chunks and
+        block-time cache), None if it was never anchored."""
         try:
-            return read_history(self.registry, doc_id)
-        except (DocumentNotAnchoredError, ValueError, UnicodeDecodeError):
+            return self.index.histories([doc_id]).get(doc_id)
+        except (ValueError, UnicodeDecodeError):
             return None
 
     # -- many files -------------------------------------------------------------
