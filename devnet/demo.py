@@ -130,6 +130,24 @@ class NodeClient:
         self.http.close()
 
 
+def arrival_offsets(count: int, rate: float, seed: str) -> list[float]:
+    """When one exporter sends its `count` paced requests, in seconds from its start: a
+    Poisson process of `rate` requests per second (independent exponential gaps, seeded).
+
+    Exporters submit independently of each other, so at a low overall rate requests
+    rarely meet, and sometimes do; a fixed interval from a common start would instead
+    send every exporter's request at the same instant, a burst at each tick.
+    """
+    if rate <= 0:
+        return [0.0] * count
+    gaps = random.Random(seed)
+    offsets, at = [], 0.0
+    for _ in range(count):
+        at += gaps.expovariate(rate)
+        offsets.append(at)
+    return offsets
+
+
 class DemoScenario:
     """The scenario against a running devnet (`NetworkInfo`); `run()` returns the summary."""
 
@@ -324,18 +342,20 @@ class DemoScenario:
         for doc in documents:
             by_issuer[str(doc["issuer_economy"])].append(doc)
 
-        # Paced: one document per request (low load, documents arriving one by one);
-        # per exporter, one request every `interval` seconds keeps the overall rate.
+        # Paced: one document per request (low load, documents arriving one by one),
+        # each exporter on its own schedule (`arrival_offsets`); bulk: chunks at once.
         chunk_size = 1 if self.rate else BULK_CHUNK
-        interval = chunk_size * len(by_issuer) / self.rate if self.rate else 0.0
 
         def submit_all(issuer: str) -> None:
             docs = by_issuer[issuer]
-            due = time.monotonic()
-            for start in range(0, len(docs), chunk_size):
+            offsets = arrival_offsets(
+                len(docs), self.rate / len(by_issuer), f"{self.seed}/{label}/{issuer}"
+            )
+            started = time.monotonic()
+            for index, start in enumerate(range(0, len(docs), chunk_size)):
                 chunk = docs[start : start + chunk_size]
-                time.sleep(max(0.0, due - time.monotonic()))
-                due += interval
+                if self.rate:
+                    time.sleep(max(0.0, started + offsets[index] - time.monotonic()))
                 submitted_at = time.time()
                 receipts = self.nodes[issuer].call(
                     "POST", f"/documents/{doc_type.name}/bulk", "submitter", json=chunk

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from devnet.demo import arrival_offsets
 from devnet.processes import free_port_range
 
 
@@ -135,3 +138,20 @@ def test_a_taken_node_service_port_is_a_clear_error(tmp_path: Path) -> None:
     }
     db_bytes = (config.member_dir("KZ") / "node.db").read_bytes()
     assert json.loads(keys_file.read_text())["submitter"].encode() not in db_bytes
+
+
+def test_paced_exporters_send_on_their_own_poisson_schedules() -> None:
+    """The latency bench's low load: each exporter's requests are a seeded Poisson
+    process, so exporters do not all send at the same instants (a burst per tick)."""
+    rate = 1.25  # per exporter: 5 documents/s over four exporters
+    schedules = {e: arrival_offsets(4000, rate, f"11/manifests/{e}") for e in "ABCD"}
+    assert schedules["A"] == arrival_offsets(4000, rate, "11/manifests/A")  # reproducible
+    for offsets in schedules.values():
+        gaps = [b - a for a, b in itertools.pairwise([0.0, *offsets])]
+        assert all(g > 0 for g in gaps)
+        assert statistics.fmean(gaps) == pytest.approx(1 / rate, rel=0.05)
+        # exponential gaps: standard deviation equal to the mean (a fixed interval has 0)
+        assert statistics.pstdev(gaps) == pytest.approx(1 / rate, rel=0.1)
+    instants = [round(t, 3) for offsets in schedules.values() for t in offsets]
+    assert len(set(instants)) > 0.99 * len(instants)
+    assert arrival_offsets(3, 0.0, "bulk") == [0.0, 0.0, 0.0]
