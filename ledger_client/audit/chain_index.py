@@ -154,7 +154,8 @@ class ChainIndex:
         The batch goes through the provider unformatted (``eth_getBlockByNumber``
         without transactions): web3's block formatting cost about a millisecond a
         block, more than the request. Providers without batch support fall back
-        to `Web3.batch_requests`.
+        to `Web3.batch_requests`. With `settled_depth`, the head (``eth_blockNumber``)
+        is asked in the first batch, not a request of its own.
         """
         missing = sorted({b for b in blocks if b not in self._times})
         if not missing:
@@ -162,26 +163,36 @@ class ChainIndex:
         if len(self._times) + len(missing) > self.max_cached_blocks:
             self._times.clear()
         fetched = self._times
-        if self.settled_depth is not None:
+        depth, settled = self.settled_depth, None
+        if depth is not None:
             fetched = {}
-            self.requests += 1
-            settled = self.w3.eth.block_number - self.settled_depth
         provider = self.w3.provider
+        make_batch = getattr(provider, "make_batch_request", None)
         for start in range(0, len(missing), BLOCK_BATCH):
             chunk = missing[start : start + BLOCK_BATCH]
             self.requests += 1
-            make_batch = getattr(provider, "make_batch_request", None)
             if make_batch is not None:
-                responses = make_batch(
-                    [(RPCEndpoint("eth_getBlockByNumber"), [hex(n), False]) for n in chunk]
-                )
+                calls = [(RPCEndpoint("eth_getBlockByNumber"), [hex(n), False]) for n in chunk]
+                # the head, for what is settled, rides in the first batch
+                ask_head = depth is not None and settled is None
+                if ask_head:
+                    calls.insert(0, (RPCEndpoint("eth_blockNumber"), []))
+                responses = make_batch(calls)
                 if not isinstance(responses, list):
                     raise ChainError(f"eth_getBlockByNumber batch failed: {responses}")
+                if ask_head:
+                    head = responses.pop(0)
+                    if "error" in head or not head.get("result"):
+                        raise ChainError(f"eth_blockNumber failed: {head}")
+                    settled = int(head["result"], 16) - (depth or 0)
                 for number, response in zip(chunk, responses, strict=True):
                     if "error" in response or not response.get("result"):
                         raise ChainError(f"block {number} could not be read: {response}")
                     fetched[number] = int(response["result"]["timestamp"], 16)
                 continue
+            if depth is not None and settled is None:
+                self.requests += 1
+                settled = self.w3.eth.block_number - depth
             with self.w3.batch_requests() as batch:
                 for number in chunk:
                     batch.add(self.w3.eth.get_block(number))
@@ -190,6 +201,7 @@ class ChainIndex:
                 fetched[number] = int(block["timestamp"])  # type: ignore[typeddict-item]
         if fetched is self._times:
             return self._times
+        assert settled is not None  # the first request asked for the head
         self._times.update((n, t) for n, t in fetched.items() if n <= settled)
         return {**self._times, **fetched}
 
