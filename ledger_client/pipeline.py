@@ -570,6 +570,7 @@ class DocumentPipeline:
         self.reorg_depth = reorg_depth
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._estimator: ThreadPoolExecutor | None = None
         self.timings = StageTimings()
         self._watch = _Stopwatch(self.timings)
         self._lock = threading.RLock()
@@ -820,10 +821,14 @@ class DocumentPipeline:
         return results
 
     def close(self) -> None:
-        """Stop the worker processes, if any (the outbox and clients are the caller's)."""
+        """Stop the worker processes and the estimating thread, if any (the outbox and
+        clients are the caller's)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        if self._estimator is not None:
+            self._estimator.shutdown()
+            self._estimator = None
 
     def _prepare(
         self,
@@ -1325,25 +1330,47 @@ class DocumentPipeline:
         with self._watch("outbox"):
             self.outbox.mark_stored([e.id for e in unstored])
 
-    def _send(self, entries: Sequence[OutboxEntry]) -> tuple[bytes, int]:
-        """The one transaction that anchors `entries` (a serial run, or one amendment)."""
-        with self._watch("chain"):
-            if entries[0].version > 1:
-                (entry,) = entries
+    def _estimate(self, entries: Sequence[OutboxEntry]) -> Future[int] | None:
+        """The gas of the transaction anchoring a serial run, estimated on another
+        thread (None for an amendment): it runs while the envelopes are added, both
+        being round trips that need nothing of each other; the transaction itself is
+        sent only once the envelopes are stored."""
+        if entries[0].version > 1:
+            return None
+        if self._estimator is None:
+            self._estimator = ThreadPoolExecutor(1, thread_name_prefix="pipeline-estimate")
+        records = [self._record(e) for e in entries]
+
+        def estimate() -> int:
+            with self._watch("chain"):
+                return self.registry.anchoring_gas(
+                    entries[0].serial, records, authority_id=self.authority_id
+                )
+
+        return self._estimator.submit(estimate)
+
+    def _send(self, entries: Sequence[OutboxEntry], gas: Future[int] | None) -> tuple[bytes, int]:
+        """The one transaction that anchors `entries` (a serial run with its `_estimate`,
+        or one amendment); a refusal at the estimate raises here."""
+        if entries[0].version > 1:
+            (entry,) = entries
+            with self._watch("chain"):
                 receipt = self.registry.amend(
                     entry.document_id, entry.commitment, cid_to_digest(entry.cid)
                 )
-                return bytes(receipt["transactionHash"]), int(receipt["blockNumber"])
-            records = [self._record(e) for e in entries]
+            return bytes(receipt["transactionHash"]), int(receipt["blockNumber"])
+        limit = gas.result() if gas is not None else None
+        records = [self._record(e) for e in entries]
+        with self._watch("chain"):
             if len(entries) == 1:
                 batch = self.registry.anchor(
-                    entries[0].serial, records[0], authority_id=self.authority_id
+                    entries[0].serial, records[0], authority_id=self.authority_id, gas=limit
                 )
             else:
                 batch = self.registry.anchor_batch(
-                    entries[0].serial, records, authority_id=self.authority_id
+                    entries[0].serial, records, authority_id=self.authority_id, gas=limit
                 )
-            return batch.tx_hash, batch.block_number
+        return batch.tx_hash, batch.block_number
 
     def _finish(self, entries: Sequence[OutboxEntry], *, queue: bool, settle: bool) -> None:
         """Drive pending submissions to anchored: settle from chain (when an earlier
@@ -1356,6 +1383,7 @@ class DocumentPipeline:
 
     def _store_and_send(self, run: Sequence[OutboxEntry], *, queue: bool) -> None:
         ids = [e.id for e in run]
+        gas = self._estimate(run)
         try:
             self._store(run)
         except IpfsUnavailableError as exc:
@@ -1368,7 +1396,7 @@ class DocumentPipeline:
             self._fail(run, exc)
             raise
         try:
-            tx_hash, block_number = self._send(run)
+            tx_hash, block_number = self._send(run, gas)
         except ContractRuleError as exc:
             # Refused by the contract (at estimate or when mined): nothing of ours is
             # on chain, unless an earlier attempt of ours already anchored it.

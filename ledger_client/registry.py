@@ -186,6 +186,22 @@ class RegistryClient(ContractClient):
         call = self.contract.functions.anchor(serial, authority_id, record.pack())
         return self._batch_receipt(self._transact(call, gas=gas))
 
+    def anchoring_gas(
+        self, first_serial: int, records: Sequence[Record], *, authority_id: bytes = NO_AUTHORITY
+    ) -> int:
+        """The gas limit `anchor` (one record) or `anchor_batch` (several) needs for these
+        arguments, estimated as their own transaction would be: a rule the contract
+        would refuse raises its typed error here. The sender's fees are read too (they
+        are cached), so the transaction given this gas makes no round trip before its
+        send."""
+        sender = self._send()
+        if len(records) == 1:
+            call = self.contract.functions.anchor(first_serial, authority_id, records[0].pack())
+        else:
+            packed = b"".join(r.pack() for r in records)
+            call = self.contract.functions.anchorBatch(first_serial, authority_id, packed)
+        return int(sender.build(call)["gas"])
+
     def _batch_receipt(self, receipt: TxReceipt) -> BatchReceipt:
         # Only the batch's own event is ABI-decoded: the document ids are the first
         # indexed topic of each DocumentAnchored log, read directly (decoding a

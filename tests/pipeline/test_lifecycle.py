@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from typing import Any
 
 import pytest
 from pipeline_helpers import (
@@ -18,8 +20,8 @@ from ledger_client.commitment import redact, verify_full, verify_redacted
 from ledger_client.encryption_keys import MemberEncryptionKey
 from ledger_client.envelope import EnvelopeContext, open_envelope, read_header
 from ledger_client.errors import ConfigurationError, VerificationError
-from ledger_client.ipfs import cid_to_digest
-from ledger_client.outbox import Outbox
+from ledger_client.ipfs import IpfsStore, cid_to_digest
+from ledger_client.outbox import Outbox, SubmissionState
 from ledger_client.pipeline import (
     REASONS_SCHEMA_VERSION,
     BatchRejectedError,
@@ -266,6 +268,57 @@ def test_a_batch_is_one_add_request_and_one_transaction_over_consecutive_serials
         assert [r.created for r in again] == [False, False, False, True]
         assert again[:3] == [dataclasses.replace(r, created=False) for r in receipts[:3]]
         assert store.add_requests == 2
+    finally:
+        store.close()
+
+
+def test_the_anchoring_gas_is_estimated_while_the_envelopes_are_added(network: Network) -> None:
+    """The transaction's estimate (a chain round trip) overlaps the IPFS add; the
+    transaction goes out with that gas limit, after the add."""
+    estimated = threading.Event()
+    order: list[str] = []
+
+    class WaitingStore(IpfsStore):
+        def add_many(self, payloads: Any) -> list[str]:
+            order.append("add started" if estimated.wait(timeout=10.0) else "add alone")
+            cids = super().add_many(payloads)
+            order.append("add done")
+            return cids
+
+    store = WaitingStore(network.exporter_store.api_address, timeout=10.0)
+    try:
+        pipeline = network.pipeline("AZ", store=store)
+        real = pipeline.registry.anchoring_gas
+        limits: list[int] = []
+
+        def anchoring_gas(*args: Any, **kwargs: Any) -> int:
+            limits.append(real(*args, **kwargs))
+            estimated.set()
+            return limits[-1]
+
+        real_anchor, real_batch = pipeline.registry.anchor, pipeline.registry.anchor_batch
+
+        def anchor(*args: Any, **kwargs: Any) -> Any:
+            order.append("sent")
+            return real_anchor(*args, **kwargs)
+
+        def anchor_batch(*args: Any, **kwargs: Any) -> Any:
+            order.append("sent")
+            return real_batch(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pipeline.registry, "anchoring_gas", anchoring_gas)
+            patch.setattr(pipeline.registry, "anchor", anchor)
+            patch.setattr(pipeline.registry, "anchor_batch", anchor_batch)
+            single = pipeline.submit(document_of(MANIFEST, "AZ", seed=4100))
+            estimated.clear()
+            batch = pipeline.submit_batch(
+                [document_of(kind, "AZ", seed=4200) for kind in DocumentType]
+            )
+        assert order == ["add started", "add done", "sent"] * 2
+        assert [r.state for r in (single, *batch)] == [SubmissionState.ANCHORED] * 4
+        sent = [network.w3.eth.get_transaction(r.tx_hash)["gas"] for r in (single, batch[0])]
+        assert sent == limits
     finally:
         store.close()
 
