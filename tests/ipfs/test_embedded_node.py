@@ -137,6 +137,7 @@ def test_fresh_repo_config_is_public_until_locked(tmp_path: Path) -> None:
     assert config["Bootstrap"] == []
     assert config["Discovery"]["MDNS"]["Enabled"] is False
     assert config["Routing"]["Type"] == "none"
+    assert config["Experimental"]["StrategicProviding"] is True  # no provider records
     assert config["Addresses"]["Swarm"] == ["/ip4/127.0.0.1/tcp/4101"]
     assert config["Swarm"]["AddrFilters"] == NON_LOOPBACK_RANGES
 
@@ -149,6 +150,7 @@ def test_running_config_is_loopback_only(member_nodes: tuple[EmbeddedIpfsNode, .
             assert config["Bootstrap"] == []
             assert config["Discovery"]["MDNS"]["Enabled"] is False
             assert config["Routing"]["Type"] == "none"
+            assert config["Experimental"]["StrategicProviding"] is True
             assert config["Addresses"]["Swarm"] == [f"/ip4/127.0.0.1/tcp/{node.swarm_port}"]
             assert config["Addresses"]["Announce"] == []
             assert config["Addresses"]["AppendAnnounce"] == []
