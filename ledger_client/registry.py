@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.types import RPCEndpoint, TxReceipt
 
 from ledger_client.chain import TransactionSender, as_chain_error
@@ -170,9 +171,14 @@ class RegistryClient(ContractClient):
         gas: int | None = None,
     ) -> BatchReceipt:
         """Anchor documents with serials first_serial, first_serial+1, ... in one transaction."""
-        packed = b"".join(r.pack() for r in records)
-        call = self.contract.functions.anchorBatch(first_serial, authority_id, packed)
+        call = self._anchor_batch_call(first_serial, records, authority_id)
         return self._batch_receipt(self._transact(call, gas=gas))
+
+    def _anchor_batch_call(
+        self, first_serial: int, records: Sequence[Record], authority_id: bytes
+    ) -> ContractFunction:
+        packed = b"".join(r.pack() for r in records)
+        return self.contract.functions.anchorBatch(first_serial, authority_id, packed)
 
     def anchor(
         self,
@@ -183,8 +189,11 @@ class RegistryClient(ContractClient):
         gas: int | None = None,
     ) -> BatchReceipt:
         """Anchor one document (the registry's single-document path)."""
-        call = self.contract.functions.anchor(serial, authority_id, record.pack())
+        call = self._anchor_call(serial, record, authority_id)
         return self._batch_receipt(self._transact(call, gas=gas))
+
+    def _anchor_call(self, serial: int, record: Record, authority_id: bytes) -> ContractFunction:
+        return self.contract.functions.anchor(serial, authority_id, record.pack())
 
     def anchoring_gas(
         self, first_serial: int, records: Sequence[Record], *, authority_id: bytes = NO_AUTHORITY
@@ -194,13 +203,11 @@ class RegistryClient(ContractClient):
         would refuse raises its typed error here. The sender's fees are read too (they
         are cached), so the transaction given this gas makes no round trip before its
         send."""
-        sender = self._send()
         if len(records) == 1:
-            call = self.contract.functions.anchor(first_serial, authority_id, records[0].pack())
+            call = self._anchor_call(first_serial, records[0], authority_id)
         else:
-            packed = b"".join(r.pack() for r in records)
-            call = self.contract.functions.anchorBatch(first_serial, authority_id, packed)
-        return int(sender.build(call)["gas"])
+            call = self._anchor_batch_call(first_serial, records, authority_id)
+        return int(self._send().build(call)["gas"])
 
     def _batch_receipt(self, receipt: TxReceipt) -> BatchReceipt:
         # Only the batch's own event is ABI-decoded: the document ids are the first
