@@ -1330,16 +1330,17 @@ class DocumentPipeline:
         with self._watch("outbox"):
             self.outbox.mark_stored([e.id for e in unstored])
 
-    def _estimate(self, entries: Sequence[OutboxEntry]) -> Future[int] | None:
-        """The gas of the transaction anchoring a serial run, estimated on another
-        thread (None for an amendment): it runs while the envelopes are added, both
-        being round trips that need nothing of each other; the transaction itself is
-        sent only once the envelopes are stored."""
+    def _estimate(
+        self, entries: Sequence[OutboxEntry], records: Sequence[Record]
+    ) -> Future[int] | None:
+        """The gas of the transaction anchoring a serial run (its `records`), estimated
+        on another thread (None for an amendment): it runs while the envelopes are
+        added, both being round trips that need nothing of each other; the transaction
+        itself is sent only once the envelopes are stored."""
         if entries[0].version > 1:
             return None
         if self._estimator is None:
             self._estimator = ThreadPoolExecutor(1, thread_name_prefix="pipeline-estimate")
-        records = [self._record(e) for e in entries]
 
         def estimate() -> int:
             with self._watch("chain"):
@@ -1349,9 +1350,11 @@ class DocumentPipeline:
 
         return self._estimator.submit(estimate)
 
-    def _send(self, entries: Sequence[OutboxEntry], gas: Future[int] | None) -> tuple[bytes, int]:
-        """The one transaction that anchors `entries` (a serial run with its `_estimate`,
-        or one amendment); a refusal at the estimate raises here."""
+    def _send(
+        self, entries: Sequence[OutboxEntry], records: Sequence[Record], gas: Future[int] | None
+    ) -> tuple[bytes, int]:
+        """The one transaction that anchors `entries` (a serial run with its `records` and
+        `_estimate`, or one amendment); a refusal at the estimate raises here."""
         if entries[0].version > 1:
             (entry,) = entries
             with self._watch("chain"):
@@ -1360,7 +1363,6 @@ class DocumentPipeline:
                 )
             return bytes(receipt["transactionHash"]), int(receipt["blockNumber"])
         limit = gas.result() if gas is not None else None
-        records = [self._record(e) for e in entries]
         with self._watch("chain"):
             if len(entries) == 1:
                 batch = self.registry.anchor(
@@ -1383,7 +1385,8 @@ class DocumentPipeline:
 
     def _store_and_send(self, run: Sequence[OutboxEntry], *, queue: bool) -> None:
         ids = [e.id for e in run]
-        gas = self._estimate(run)
+        records = [self._record(e) for e in run] if run[0].version == 1 else []
+        gas = self._estimate(run, records)
         try:
             self._store(run)
         except IpfsUnavailableError as exc:
@@ -1396,7 +1399,7 @@ class DocumentPipeline:
             self._fail(run, exc)
             raise
         try:
-            tx_hash, block_number = self._send(run, gas)
+            tx_hash, block_number = self._send(run, records, gas)
         except ContractRuleError as exc:
             # Refused by the contract (at estimate or when mined): nothing of ours is
             # on chain, unless an earlier attempt of ours already anchored it.
