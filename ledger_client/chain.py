@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import certifi
 import requests
@@ -61,6 +61,7 @@ from web3.utils.subscriptions import (
 
 from ledger_client import contract_errors
 from ledger_client.errors import (
+    ChainError,
     ChainUnavailableError,
     ContractRuleError,
     TransactionFailedError,
@@ -76,6 +77,8 @@ RECEIPT_POLLS = (0.002, 0.005, 0.01, 0.02, 0.04)
 RECEIPT_POLL_MAX = 0.05
 
 log = structlog.get_logger(__name__)
+
+_R = TypeVar("_R")
 
 
 STATE_RACE_RETRIES = 20
@@ -308,6 +311,38 @@ def as_chain_error(exc: Exception) -> Exception:
     return exc
 
 
+@dataclass(frozen=True)
+class RawReceipt:
+    """A successful transaction's receipt, its logs as the node sent them (hex strings).
+
+    web3 formats a receipt's logs at about a millisecond each, and an anchoring or an
+    acknowledgement batch holds one log per document; the callers that read logs
+    decode the few words they need (`ledger_client.raw_logs`)."""
+
+    tx_hash: bytes
+    block_number: int
+    gas_used: int
+    logs: tuple[dict[str, Any], ...]
+
+
+def raw_receipt(w3: Web3, tx_hash: bytes) -> dict[str, Any] | None:
+    """The receipt of `tx_hash` unformatted; None if the node cannot give it: not mined
+    (yet), or the node still indexing its transactions (geth's answer after a restart)."""
+    try:
+        response = w3.provider.make_request(
+            RPCEndpoint("eth_getTransactionReceipt"), ["0x" + tx_hash.hex()]
+        )
+    except Exception as exc:
+        raise as_chain_error(exc) from exc
+    if "error" in response:
+        error = response["error"]
+        message = error.get("message", "") if isinstance(error, dict) else str(error)
+        if "indexing" in message.lower():
+            return None
+        raise ChainError(f"reading the receipt of 0x{tx_hash.hex()} failed: {error}")
+    return cast(dict[str, Any] | None, response.get("result"))
+
+
 @dataclass
 class _Fees:
     params: dict[str, int]
@@ -424,12 +459,34 @@ class TransactionSender:
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
         """The transaction's receipt once mined (polled, see `RECEIPT_POLLS`); a revert
         raises its rule error, no receipt within `receipt_timeout` TransactionFailedError."""
+        receipt = self._poll_receipt(tx_hash, lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        if receipt["status"] != 1:
+            raise self._explain_failure(tx_hash, receipt["blockNumber"])
+        return receipt
+
+    def wait_raw(self, tx_hash: HexBytes) -> RawReceipt:
+        """`wait`, the receipt's logs left as the node sent them (`RawReceipt`)."""
+
+        def fetch() -> dict[str, Any]:
+            receipt = raw_receipt(self.w3, bytes(tx_hash))
+            if receipt is None:
+                raise TransactionNotFound(f"transaction {tx_hash.hex()} is not mined yet")
+            return receipt
+
+        receipt = self._poll_receipt(tx_hash, fetch)
+        block_number = int(receipt["blockNumber"], 16)
+        if int(receipt["status"], 16) != 1:
+            raise self._explain_failure(tx_hash, block_number)
+        return RawReceipt(
+            bytes(tx_hash), block_number, int(receipt["gasUsed"], 16), tuple(receipt["logs"])
+        )
+
+    def _poll_receipt(self, tx_hash: HexBytes, fetch: Callable[[], _R]) -> _R:
         deadline = time.monotonic() + self.receipt_timeout
         delays = iter(RECEIPT_POLLS)
         while True:
             try:
-                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-                break
+                return fetch()
             except (TransactionNotFound, TransactionIndexingInProgress):
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -437,18 +494,15 @@ class TransactionSender:
                         f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout}s"
                     ) from None
                 time.sleep(min(next(delays, RECEIPT_POLL_MAX), left))
-        if receipt["status"] != 1:
-            raise self._explain_failure(tx_hash, receipt)
-        return receipt
 
-    def _explain_failure(self, tx_hash: HexBytes, receipt: TxReceipt) -> Exception:
+    def _explain_failure(self, tx_hash: HexBytes, block_number: int) -> Exception:
         """Replay a reverted transaction as a call to recover the contract's reason: on the
         state before its block or, where the node keeps no such history (anvil with
         `--prune-history`, Besu Bonsai beyond its retained layers), on the latest state,
         where what made it revert (a revocation, an acknowledgement) usually still holds."""
         tx = self.w3.eth.get_transaction(tx_hash)
         call: dict[str, Any] = {"from": tx["from"], "to": tx["to"], "data": tx["input"]}
-        for block in (receipt["blockNumber"] - 1, "latest"):
+        for block in (block_number - 1, "latest"):
             try:
                 self.w3.eth.call(call, block)  # type: ignore[arg-type]
             except Exception as exc:
@@ -459,7 +513,7 @@ class TransactionSender:
                     return mapped
             break
         return TransactionFailedError(
-            f"transaction {tx_hash.hex()} reverted in block {receipt['blockNumber']}"
+            f"transaction {tx_hash.hex()} reverted in block {block_number}"
         )
 
     def transact(
@@ -467,6 +521,10 @@ class TransactionSender:
     ) -> TxReceipt:
         """Build, sign, send one transaction and wait for its successful receipt."""
         return self.wait(self.sign_and_send(self.build(call, gas=gas)))
+
+    def transact_raw(self, call: ContractFunction, *, gas: int | None = None) -> RawReceipt:
+        """`transact`, the receipt from `wait_raw`."""
+        return self.wait_raw(self.sign_and_send(self.build(call, gas=gas)))
 
     def transact_many(
         self, calls: Sequence[ContractFunction], *, gas: Sequence[int] | None = None

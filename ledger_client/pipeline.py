@@ -1774,6 +1774,6 @@ class DocumentPipeline:
             lane=lane,
             reasons=reasons_commitment,
             reasons_cid=cid,
-            tx_hash=_hex(bytes(receipt["transactionHash"])),
-            block_number=int(receipt["blockNumber"]),
+            tx_hash=_hex(receipt.tx_hash),
+            block_number=receipt.block_number,
         )

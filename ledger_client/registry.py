@@ -17,17 +17,17 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import RPCEndpoint, TxReceipt
+from web3.types import TxReceipt
 
-from ledger_client.chain import TransactionSender, as_chain_error
+from ledger_client.chain import RawReceipt, TransactionSender, raw_receipt
 from ledger_client.contract_client import ContractClient
-from ledger_client.errors import ChainError, LedgerClientError
+from ledger_client.errors import LedgerClientError
 from ledger_client.raw_logs import RawLog, raw_logs
 from ledger_client.records import (
     CheckpointKind,
@@ -172,7 +172,7 @@ class RegistryClient(ContractClient):
     ) -> BatchReceipt:
         """Anchor documents with serials first_serial, first_serial+1, ... in one transaction."""
         call = self._anchor_batch_call(first_serial, records, authority_id)
-        return self._batch_receipt(self._transact(call, gas=gas))
+        return self._batch_receipt(self._send().transact_raw(call, gas=gas))
 
     def _anchor_batch_call(
         self, first_serial: int, records: Sequence[Record], authority_id: bytes
@@ -190,7 +190,7 @@ class RegistryClient(ContractClient):
     ) -> BatchReceipt:
         """Anchor one document (the registry's single-document path)."""
         call = self._anchor_call(serial, record, authority_id)
-        return self._batch_receipt(self._transact(call, gas=gas))
+        return self._batch_receipt(self._send().transact_raw(call, gas=gas))
 
     def _anchor_call(self, serial: int, record: Record, authority_id: bytes) -> ContractFunction:
         return self.contract.functions.anchor(serial, authority_id, record.pack())
@@ -209,32 +209,22 @@ class RegistryClient(ContractClient):
             call = self._anchor_batch_call(first_serial, records, authority_id)
         return int(self._send().build(call)["gas"])
 
-    def _batch_receipt(self, receipt: TxReceipt) -> BatchReceipt:
-        # Only the batch's own event is ABI-decoded: the document ids are the first
-        # indexed topic of each DocumentAnchored log, read directly (decoding a
-        # thousand events through web3 costs about a millisecond each).
+    def _batch_receipt(self, receipt: RawReceipt) -> BatchReceipt:
+        """The anchoring's batch from its receipt, read raw (one log per document)."""
         address = self.contract.address.lower()
-        anchored_topic = bytes.fromhex(self.contract.events.DocumentAnchored().topic[2:])
-        batch_topic = bytes.fromhex(self.contract.events.BatchAnchored().topic[2:])
-        ours = [
-            log
-            for log in receipt["logs"]
-            if str(log["address"]).lower() == address and log["topics"]
-        ]
-        batch_log = next(log for log in ours if bytes(log["topics"][0]) == batch_topic)
-        batch = self.contract.events.BatchAnchored().process_log(batch_log)["args"]
-        ids = tuple(
-            dict.fromkeys(
-                bytes(log["topics"][1]) for log in ours if bytes(log["topics"][0]) == anchored_topic
-            )
+        logs = raw_logs(
+            (log for log in receipt.logs if str(log["address"]).lower() == address),
+            self._batch_topics,
         )
+        batch_log = next(log for log in logs if log.event == "BatchAnchored")
+        ids = tuple(dict.fromkeys(log.topics[1] for log in logs if log.event == "DocumentAnchored"))
         return BatchReceipt(
-            batch_key=bytes(batch["batchKey"]),
+            batch_key=batch_log.topics[1],
             ids=ids,
-            root=bytes(batch["root"]),
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
-            gas_used=int(receipt["gasUsed"]),
+            root=batch_log.word(4),
+            tx_hash=receipt.tx_hash,
+            block_number=receipt.block_number,
+            gas_used=receipt.gas_used,
         )
 
     # -- proofs -----------------------------------------------------------------
@@ -266,7 +256,7 @@ class RegistryClient(ContractClient):
             for batch in self._batches.values():
                 if batch.tx_hash == tx_hash and doc_id in batch.ids:
                     return batch
-        receipt = self._raw_receipt(tx_hash)
+        receipt = raw_receipt(self.w3, tx_hash)
         if receipt is None or int(receipt["status"], 16) != 1:
             return None
         address = self.contract.address.lower()
@@ -284,21 +274,6 @@ class RegistryClient(ContractClient):
             self._batches[batch.batch_key] = batch
             _trim(self._batches, lambda cached: len(cached.ids), self._cache_documents)
         return batch
-
-    def _raw_receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
-        """The receipt unformatted (web3 formats a receipt's logs at ~1 ms each, and an
-        anchoring receipt holds one per document); None if the chain does not know it."""
-        try:
-            response = self.w3.provider.make_request(
-                RPCEndpoint("eth_getTransactionReceipt"), ["0x" + tx_hash.hex()]
-            )
-        except Exception as exc:
-            raise as_chain_error(exc) from exc
-        if "error" in response:
-            raise ChainError(
-                f"reading the receipt of 0x{tx_hash.hex()} failed: {response['error']}"
-            )
-        return cast(dict[str, Any] | None, response.get("result"))
 
     def _rebuild_batch(
         self, logs: Sequence[RawLog], doc_id: bytes, tx_hash: bytes, block_number: int
@@ -385,7 +360,7 @@ class RegistryClient(ContractClient):
         lane: Lane,
         reasons_commitment: bytes,
         reasons_digest: bytes = ZERO32,
-    ) -> TxReceipt:
+    ) -> RawReceipt:
         return self.confirm(
             self.send_acknowledgement(doc_id, version, lane, reasons_commitment, reasons_digest)
         )
@@ -446,13 +421,13 @@ class RegistryClient(ContractClient):
         sender = self._send()
         return sender.sign_and_send(sender.build_call(self.contract.address, data))
 
-    def acknowledge_batch(self, items: Sequence[AcknowledgementItem]) -> TxReceipt:
+    def acknowledge_batch(self, items: Sequence[AcknowledgementItem]) -> RawReceipt:
         """`send_acknowledgements`, then wait for the receipt."""
         return self.confirm(self.send_acknowledgements(items))
 
-    def confirm(self, tx_hash: HexBytes) -> TxReceipt:
+    def confirm(self, tx_hash: HexBytes) -> RawReceipt:
         """Wait for a sent transaction's successful receipt (a revert raises its rule error)."""
-        return self._send().wait(tx_hash)
+        return self._send().wait_raw(tx_hash)
 
     def record_checkpoint(self, doc_id: bytes, kind: CheckpointKind) -> TxReceipt:
         proof = self.document_proof(doc_id)

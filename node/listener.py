@@ -1633,7 +1633,7 @@ class RegistryListener:
                 PROCESSING_SECONDS.labels("acknowledge").observe(now - ack.started)
             self._mark_all_acknowledged(
                 [(ack.doc_hex, ack.version) for ack in tx.acks],
-                _hex(HexBytes(receipt["transactionHash"])),
+                _hex(receipt.tx_hash),
             )
         if refused:
             self._confirm_window(self._send_each(refused))

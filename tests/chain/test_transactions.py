@@ -72,8 +72,19 @@ def test_nonce_resyncs_after_an_outside_transaction(w3: Web3, sender: Transactio
     assert w3.eth.get_balance(recipient) == 3
 
 
+def _mined_block(sender: TransactionSender, tx_hash: HexBytes, *, raw: bool) -> int:
+    if raw:
+        receipt = sender.wait_raw(tx_hash)
+        assert receipt.tx_hash == bytes(tx_hash) and receipt.gas_used == 21000
+        return receipt.block_number
+    formatted = sender.wait(tx_hash)
+    assert formatted["status"] == 1
+    return int(formatted["blockNumber"])
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["formatted", "raw"])
 def test_waiting_for_a_receipt_polls_until_mined_and_gives_up_at_the_timeout(
-    w3: Web3, sender: TransactionSender
+    w3: Web3, sender: TransactionSender, raw: bool
 ) -> None:
     recipient = Account.create().address
     base = {"to": recipient, "value": 1, "gas": 21000, "chainId": sender.chain_id}
@@ -86,15 +97,14 @@ def test_waiting_for_a_receipt_polls_until_mined_and_gives_up_at_the_timeout(
     )
     sender.receipt_timeout = 0.3
     with pytest.raises(TransactionFailedError, match=r"not mined within 0\.3s"):
-        sender.wait(queued)
+        _mined_block(sender, queued, raw=raw)
     sender.receipt_timeout = 30.0
     gap = w3.eth.send_raw_transaction(
         sender.account.sign_transaction(
             {**base, **sender.fee_params(), "nonce": nonce}
         ).raw_transaction
     )
-    assert sender.wait(queued)["status"] == 1
-    assert sender.wait(gap)["blockNumber"] <= sender.wait(queued)["blockNumber"]
+    assert _mined_block(sender, gap, raw=raw) <= _mined_block(sender, queued, raw=raw)
     assert w3.eth.get_balance(recipient) == 2
 
 

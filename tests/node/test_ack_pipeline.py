@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from hexbytes import HexBytes
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams
 
-from ledger_client.chain import HeadSubscription, TransactionSender
+from ledger_client.chain import HeadSubscription, RawReceipt, TransactionSender
 from ledger_client.contract_errors import RegistryDocumentRevoked
 from ledger_client.errors import IpfsError
 from ledger_client.records import Lane
@@ -44,7 +44,7 @@ def _sender(member: Member) -> TransactionSender:
 def calls(network: Network, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
     """("send" | "wait", tx hash) of every transaction UZ's sender sends or awaits."""
     sender = _sender(network["UZ"])
-    send, wait = sender.sign_and_send, sender.wait
+    send, wait = sender.sign_and_send, sender.wait_raw
     seen: list[tuple[str, str]] = []
 
     def sign_and_send(tx: TxParams) -> HexBytes:
@@ -52,12 +52,12 @@ def calls(network: Network, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tu
         seen.append(("send", tx_hash.hex()))
         return tx_hash
 
-    def waited(tx_hash: HexBytes) -> TxReceipt:
+    def waited(tx_hash: HexBytes) -> RawReceipt:
         seen.append(("wait", tx_hash.hex()))
         return wait(tx_hash)
 
     monkeypatch.setattr(sender, "sign_and_send", sign_and_send)
-    monkeypatch.setattr(sender, "wait", waited)
+    monkeypatch.setattr(sender, "wait_raw", waited)
     yield seen
 
 
@@ -80,16 +80,16 @@ def _rows_stored_before_wait(
 ) -> list[tuple[int, bool]]:
     """Per awaited receipt: (rows holding its hash, whether all of them are still
     `assessed`), checked when the wait starts."""
-    wait = sender.wait
+    wait = sender.wait_raw
     seen: list[tuple[int, bool]] = []
 
-    def check_stored(tx_hash: HexBytes) -> TxReceipt:
+    def check_stored(tx_hash: HexBytes) -> RawReceipt:
         with db.sessions() as session:
             rows = session.query(tables.Processing).filter_by(ack_tx_hash=tx_hash.hex()).all()
             seen.append((len(rows), all(r.state == State.ASSESSED for r in rows)))
         return wait(tx_hash)
 
-    monkeypatch.setattr(sender, "wait", check_stored)
+    monkeypatch.setattr(sender, "wait_raw", check_stored)
     return seen
 
 
@@ -322,7 +322,7 @@ def test_send_acknowledgements_raises_the_first_bad_items_rule_before_sending(
     with pytest.raises(ValueError, match="at least one"):
         registry.send_acknowledgements([])
     receipt = registry.acknowledge_batch([item(ids[0]), item(ids[2])])
-    assert len(receipt["logs"]) == 2
+    assert len(receipt.logs) == 2
     assert registry.acknowledgement(ids[0], 1, "UZ")[0] == Lane.GREEN
     assert registry.acknowledgement(ids[1], 1, "UZ")[0] is None
 
