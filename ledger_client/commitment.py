@@ -195,11 +195,51 @@ class RedactedDocument:
 
 
 def canonical_json(doc: JsonValue) -> bytes:
-    """RFC 8785 canonical JSON of a document (UTF-8 bytes)."""
+    """RFC 8785 canonical JSON of a document (UTF-8 bytes).
+
+    Values `_is_plain` accepts (every document and payload the pipeline makes) go
+    through the C JSON encoder, 4-5x faster than the pure-Python rfc8785 package
+    and byte-identical to it there (property-tested in tests/crypto); anything
+    else, floats above all, through rfc8785.
+    """
+    if _is_plain(doc):
+        try:
+            return _plain_json(doc).encode()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate in a string: rfc8785 below refuses it by name
     try:
         return rfc8785.dumps(doc)
-    except rfc8785.CanonicalizationError as exc:
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
         raise DocumentValidationError(f"document is not canonicalizable JSON: {exc}") from None
+
+
+# RFC 8785 sorts object keys by UTF-16 code units and the C encoder by code points:
+# the same order for ASCII keys. Its strings are `_encode_json_string`'s, its
+# integers decimal; only floats (ECMAScript number formatting) differ.
+_plain_json: Callable[[object], str] = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+).encode
+
+
+def _is_plain(value: object) -> bool:
+    """True if `value` is built only of dicts with ASCII string keys, lists, strings,
+    booleans, None and integers within +-2**53-1 (exact types: a subclass such as an
+    IntEnum, a tuple or a float takes rfc8785's path)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not key.isascii():
+                return False
+            if type(item) is not str and not _is_plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) is str or _is_plain(item) for item in value)  # type: ignore[attr-defined]
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
+    return False
 
 
 def _scalar_json(value: JsonValue, pointer: str) -> bytes:

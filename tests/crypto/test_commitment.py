@@ -180,6 +180,53 @@ def test_canonical_json_is_rfc8785() -> None:
     assert canonical_json({"b": 1, "a": [1.0, "é", None]}) == b'{"a":[1,"\xc3\xa9",null],"b":1}'
 
 
+# Keys where code-point order and RFC 8785's UTF-16 order differ (U+E000..U+FFFF
+# against characters beyond the BMP), control characters, quotes and lone
+# surrogates; values with floats, unsafe integers and tuples: all leave the
+# C-encoder fast path of `canonical_json` for rfc8785, or must equal it there.
+awkward_text = st.text(
+    alphabet=st.sampled_from('aZ_/~"\\\x00\x1f\x7fé\ue000\uffff\U0001f600\U00010000\ud800'),
+    max_size=6,
+)
+canonical_values = st.recursive(
+    json_scalars | awkward_text | st.integers() | st.booleans(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6) | awkward_text, children, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@given(canonical_values)
+def test_canonical_json_equals_rfc8785_or_refuses_what_it_refuses(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):  # a lone surrogate in a key
+        with pytest.raises(DocumentValidationError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+def test_canonical_json_sorts_keys_by_utf16_code_units_not_code_points() -> None:
+    # U+E000 sorts after U+1F600 in UTF-16 (D83D DE00 < E000), before it by code point.
+    assert canonical_json({"\ue000": 1, "\U0001f600": 2}) == rfc8785.dumps(
+        {"\U0001f600": 2, "\ue000": 1}
+    )
+    assert canonical_json({"\ue000": 1, "\U0001f600": 2}).index(b"\xf0") == 2
+
+
+def test_canonical_json_refuses_a_lone_surrogate_and_an_unsafe_integer() -> None:
+    with pytest.raises(DocumentValidationError):
+        canonical_json({"a": "\ud800"})
+    with pytest.raises(DocumentValidationError):
+        canonical_json({"\ud800": "a"})
+    with pytest.raises(DocumentValidationError):
+        canonical_json({"a": [2**53]})
+
+
 # ------------------------------------------------------------ determinism
 
 
