@@ -1243,25 +1243,26 @@ class DocumentPipeline:
                     )
                     if reserved != first:
                         raise _SerialsTaken
-                    for offset, (candidate, submission) in enumerate(
-                        zip(candidates, submissions, strict=True)
-                    ):
-                        work.allocate(
-                            self.economy,
-                            int(candidate.doc_type),
-                            candidate.model.reference,
-                            first + offset,
-                            submission.document_id,
-                        )
-                        work.add_submission(submission)
+                    work.allocate(
+                        [
+                            Allocation(
+                                self.economy,
+                                int(candidate.doc_type),
+                                candidate.model.reference,
+                                first + offset,
+                                submission.document_id,
+                            )
+                            for offset, (candidate, submission) in enumerate(
+                                zip(candidates, submissions, strict=True)
+                            )
+                        ]
+                    )
+                    entries = work.add_submissions(submissions)
             except _SerialsTaken:
                 continue
             finally:
                 self.timings.outbox += time.perf_counter() - started
-            break
-        ids = [submission.document_id for submission in submissions]
-        current = self.outbox.current_entries(ids)
-        return [current[doc_id] for doc_id in ids]
+            return entries
 
     @staticmethod
     def _sibling_id(by_index: Mapping[int, _Candidate], index: int) -> bytes:
@@ -1276,24 +1277,24 @@ class DocumentPipeline:
         envelope = self._seal(candidate, doc_id, version)
         anchored = self.outbox.anchored_entry(doc_id, 1)
         with self._watch("outbox"), self.outbox.transaction() as work:
-            work.add_submission(
-                NewSubmission(
-                    document_id=doc_id,
-                    economy=self.economy,
-                    doc_type=int(candidate.doc_type),
-                    reference=candidate.model.reference,
-                    version=version,
-                    content_digest=candidate.content_digest,
-                    commitment=candidate.commitment.root,
-                    cid=digest_to_cid(unixfs_digest(envelope)),
-                    envelope=envelope,
-                    destinations=tuple(candidate.model.destinations),
-                    links=anchored.links if anchored is not None else (),
-                    group_first_serial=None,
-                )
+            (entry,) = work.add_submissions(
+                [
+                    NewSubmission(
+                        document_id=doc_id,
+                        economy=self.economy,
+                        doc_type=int(candidate.doc_type),
+                        reference=candidate.model.reference,
+                        version=version,
+                        content_digest=candidate.content_digest,
+                        commitment=candidate.commitment.root,
+                        cid=digest_to_cid(unixfs_digest(envelope)),
+                        envelope=envelope,
+                        destinations=tuple(candidate.model.destinations),
+                        links=anchored.links if anchored is not None else (),
+                        group_first_serial=None,
+                    )
+                ]
             )
-        entry = self.outbox.current_entry(doc_id)
-        assert entry is not None
         return [entry]
 
     def _record(self, entry: OutboxEntry) -> Record:
