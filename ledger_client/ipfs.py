@@ -18,6 +18,7 @@ ledger stores only the sha2-256 digest and rebuilds ``Qm...`` from it.
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
@@ -25,9 +26,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import ipfshttpclient
 import structlog
+import urllib3
 from cid import CIDv0, make_cid
 from ipfshttpclient import exceptions as ipfs_errors
 from requests import ConnectTimeout
@@ -54,6 +57,9 @@ _SHA2_256_PREFIX = b"\x12\x20"  # multihash: code 0x12 (sha2-256), length 32
 
 # Kubo's defaults, stated explicitly (see the module docstring).
 _ADD_OPTIONS = {"cid-version": "0", "chunker": "size-262144", "hash": "sha2-256"}
+
+# Connections kept to the node for `cat` (the listener fetches on 8 threads).
+_CAT_CONNECTIONS = 8
 
 # Answers from Kubo (and the embedded node) that mean "the content could not be had".
 _NOT_FOUND_MARKERS = (
@@ -115,7 +121,10 @@ class IpfsStore:
         self._local = threading.local()
         self._clients: list[Any] = []
         self._clients_lock = threading.Lock()
-        self._client()  # a malformed address fails here, not at first use
+        client = self._client()  # a malformed address fails here, not at first use
+        self._api_url: str = client._client._base_url  # ".../api/v0/", from the multiaddr
+        # Thread-safe; no retries of its own (`_call` retries), no proxies (loopback).
+        self._pool = urllib3.PoolManager(maxsize=_CAT_CONNECTIONS, retries=False)
 
     # -- content ----------------------------------------------------------
 
@@ -154,21 +163,42 @@ class IpfsStore:
         return cids
 
     def cat(self, cid: str, timeout: float | None = None) -> bytes:
-        """The content of `cid`, fetched from peers if needed, within `timeout` seconds."""
+        """The content of `cid`, fetched from peers if needed, within `timeout` seconds.
+
+        Asked over a urllib3 pool rather than through ipfshttpclient: a node fetches
+        one envelope a document, and requests' and ipfshttpclient's layers cost 0.6 ms
+        of CPU a cat more than the request itself (1.2 vs 0.5 ms, a 5 kB payload).
+        Its failures go through the same mapping as every other call (`_call`)."""
         _check_cid(cid)
         wait = self.timeout if timeout is None else timeout
+        # The node enforces `wait`; the read timeout only catches a node that stopped
+        # answering altogether.
+        deadline = urllib3.Timeout(connect=self.connect_timeout, read=wait + 5.0)
+        fields = {"arg": cid, "timeout": f"{wait:g}s"}
+        return self._call("cat", lambda _client: self._post("cat", fields, deadline), cid=cid)
 
-        def cat(client: Any) -> bytes:
-            data = client.cat(
-                cid,
-                opts={"timeout": f"{wait:g}s"},
-                # The node enforces `wait`; the HTTP read timeout only catches a
-                # node that stopped answering altogether.
-                timeout=(self.connect_timeout, wait + 5.0),
-            )
-            return bytes(data)
-
-        return self._call("cat", cat, cid=cid)
+    def _post(self, command: str, fields: dict[str, str], timeout: urllib3.Timeout) -> bytes:
+        """One RPC call's whole answer; urllib3's failures raised as ipfshttpclient's."""
+        url = f"{self._api_url}{command}?{urlencode(fields)}"
+        try:
+            response = self._pool.request("POST", url, timeout=timeout)
+        except urllib3.exceptions.NewConnectionError as error:  # refused: before its base
+            raise ipfs_errors.ConnectionError(error) from error
+        except urllib3.exceptions.ConnectTimeoutError as error:
+            raise ipfs_errors.TimeoutError(ConnectTimeout(error)) from error
+        except urllib3.exceptions.ReadTimeoutError as error:
+            raise ipfs_errors.TimeoutError(error) from error
+        except urllib3.exceptions.ProtocolError as error:  # the connection dropped mid-answer
+            raise ipfs_errors.ProtocolError(error) from error
+        except urllib3.exceptions.HTTPError as error:
+            raise ipfs_errors.Error(str(error)) from error
+        if response.status != 200:
+            try:
+                message = str(json.loads(response.data)["Message"])
+            except (ValueError, KeyError, TypeError):
+                message = f"HTTP {response.status}: {response.data[:200]!r}"
+            raise ipfs_errors.ErrorResponse(message, None)
+        return bytes(response.data)
 
     # -- pins -------------------------------------------------------------
 
@@ -230,6 +260,7 @@ class IpfsStore:
         for client in clients:
             client.close()
         self._local = threading.local()
+        self._pool.clear()
 
     def __enter__(self) -> IpfsStore:
         return self

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -14,6 +16,7 @@ from devnet.processes import free_port
 from ledger_client.errors import (
     ConfigurationError,
     IpfsContentNotFoundError,
+    IpfsError,
     IpfsInvalidCidError,
     IpfsUnavailableError,
 )
@@ -137,3 +140,48 @@ def test_bad_inputs_are_typed_errors(
         store.cat("not-a-cid")
     with pytest.raises(ConfigurationError):
         IpfsStore("http://127.0.0.1:5001")  # a URL, not a multiaddr
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """An RPC API that answers every POST with the class's (status, body); `seen` keeps
+    the paths it was asked."""
+
+    status, body = 500, b""
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        type(self).seen.append(self.path)
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "match"),
+    [
+        (500, b'{"Message":"block was not found locally","Code":0}', IpfsContentNotFoundError,
+         "not found locally"),
+        (500, b'{"Message":"repo is locked","Code":0}', IpfsError, "repo is locked"),
+        (502, b"<html>bad gateway</html>", IpfsError, "HTTP 502"),
+    ],
+)  # fmt: skip
+def test_a_cat_the_node_refuses_is_a_typed_error_with_its_message(
+    status: int, body: bytes, error: type[Exception], match: str
+) -> None:
+    _Answer.status, _Answer.body, _Answer.seen = status, body, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = IpfsStore(f"/ip4/127.0.0.1/tcp/{server.server_address[1]}/http")
+        with pytest.raises(error, match=match) as raised:
+            store.cat(HELLO_CID, timeout=3)
+        assert type(raised.value) is error  # not found is not any IpfsError, and vice versa
+        assert _Answer.seen == [f"/api/v0/cat?arg={HELLO_CID}&timeout=3s"]  # asked once
+        store.close()
+    finally:
+        server.shutdown()
+        server.server_close()
