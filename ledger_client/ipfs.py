@@ -4,6 +4,10 @@ Owns every call the project makes to an IPFS node (`IpfsStore`) and the
 conversion between the CIDv0 strings IPFS uses and the 32-byte digests the
 ledger anchors on-chain (`cid_to_digest`, `digest_to_cid`).
 
+`cat`, asked once a document by every importer, goes over a urllib3 pool to the same
+API (requests' and ipfshttpclient's layers cost more CPU than the request); its failures
+are raised as ipfshttpclient's, so every call shares one error mapping (`_call`).
+
 The only configuration is the node's RPC API address (a multiaddr such as
 ``/ip4/127.0.0.1/tcp/5001/http``); the same code talks to the devnet's embedded
 nodes, a Kubo daemon, or an IPFS Cluster proxy. ipfshttpclient is unmaintained
