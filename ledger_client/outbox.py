@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Final
 
@@ -333,27 +333,19 @@ class OutboxTransaction:
         return [
             OutboxEntry(
                 id=row_id,
-                document_id=n.document_id,
-                economy=n.economy,
-                doc_type=n.doc_type,
-                reference=n.reference,
-                version=n.version,
                 state=state,
-                content_digest=n.content_digest,
-                commitment=n.commitment,
-                cid=n.cid,
-                envelope=n.envelope,
-                destinations=n.destinations,
-                links=n.links,
-                group_first_serial=n.group_first_serial,
                 tx_hash=None,
                 block_number=None,
                 error=None,
                 created_at=now,
                 updated_at=now,
+                **{name: getattr(n, name) for name in _NEW_SUBMISSION_FIELDS},
             )
             for row_id, n in zip(ids, new, strict=True)
         ]
+
+
+_NEW_SUBMISSION_FIELDS: Final = tuple(f.name for f in fields(NewSubmission))
 
 
 def _enable_sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
