@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -211,11 +211,7 @@ class RegistryClient(ContractClient):
 
     def _batch_receipt(self, receipt: RawReceipt) -> BatchReceipt:
         """The anchoring's batch from its receipt, read raw (one log per document)."""
-        address = self.contract.address.lower()
-        logs = raw_logs(
-            (log for log in receipt.logs if str(log["address"]).lower() == address),
-            self._batch_topics,
-        )
+        logs = self._batch_logs(receipt.logs)
         batch_log = next(log for log in logs if log.event == "BatchAnchored")
         ids = tuple(dict.fromkeys(log.topics[1] for log in logs if log.event == "DocumentAnchored"))
         return BatchReceipt(
@@ -259,11 +255,7 @@ class RegistryClient(ContractClient):
         receipt = raw_receipt(self.w3, tx_hash)
         if receipt is None or int(receipt["status"], 16) != 1:
             return None
-        address = self.contract.address.lower()
-        logs = raw_logs(
-            (log for log in receipt["logs"] if str(log["address"]).lower() == address),
-            self._batch_topics,
-        )
+        logs = self._batch_logs(receipt["logs"])
         try:
             batch = self._rebuild_batch(logs, doc_id, tx_hash, int(receipt["blockNumber"], 16))
         except DocumentNotAnchoredError:
@@ -274,6 +266,14 @@ class RegistryClient(ContractClient):
             self._batches[batch.batch_key] = batch
             _trim(self._batches, lambda cached: len(cached.ids), self._cache_documents)
         return batch
+
+    def _batch_logs(self, receipt_logs: Iterable[dict[str, Any]]) -> list[RawLog]:
+        """The registry's anchoring events among a raw receipt's logs."""
+        address = self.contract.address.lower()
+        return raw_logs(
+            (log for log in receipt_logs if str(log["address"]).lower() == address),
+            self._batch_topics,
+        )
 
     def _rebuild_batch(
         self, logs: Sequence[RawLog], doc_id: bytes, tx_hash: bytes, block_number: int
