@@ -322,6 +322,25 @@ def _rows_by_key(
     return found
 
 
+def _states(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The states of the (document, version) `keys` that exist: one query per
+    `_IN_CHUNK` documents (Core, as `RegistryListener._state`), through the primary
+    key's leading column."""
+    p = tables.Processing
+    documents = list(dict.fromkeys(doc_hex for doc_hex, _ in keys))
+    wanted = set(keys)
+    states: dict[tuple[str, int], str] = {}
+    with db.engine.connect() as conn:
+        for start in range(0, len(documents), _IN_CHUNK):
+            rows = conn.execute(
+                select(p.document_id, p.version, p.state).where(
+                    p.document_id.in_(documents[start : start + _IN_CHUNK])
+                )
+            )
+            states.update(((d, v), state) for d, v, state in rows if (d, v) in wanted)
+    return states
+
+
 def _recorded(history: DocumentHistory) -> tuple[int, bool, int]:
     """What `RegistryClient.recorded_state` answers for a document whose history this is."""
     progress = max((c.position + 1 for c in history.checkpoints), default=0)
@@ -910,7 +929,10 @@ class RegistryListener:
         (`_read_histories`), so a fetch does not read its own. Everything else (the
         state check, the fault points, hooks, every database write) happens here, one
         version after the other in key order, as when each version was fetched at its
-        turn: a verification failure, a revocation or an outage ends the same way.
+        turn: a verification failure, a revocation or an outage ends the same way. The
+        lock is held for `4 * fetch_workers` versions at a time and their states are
+        read in one query as it is taken (a manual acknowledgement waits for the
+        group, as for an acknowledgement window).
         Fetches not taken when the round stops (an outage re-raised, a fault) are
         dropped.
         """
@@ -919,31 +941,38 @@ class RegistryListener:
         started = 0
         histories: dict[bytes, DocumentHistory] = {}
         try:
-            for index, (doc_hex, version, _) in enumerate(pending):
+            for first in range(0, len(pending), ahead):
+                # held for `ahead` versions: their states, read at the start, hold until
+                # each one's turn (an outside change takes the lock)
                 with self._lock:
-                    while started < min(len(pending), index + ahead):
-                        slice_end = started - started % HISTORY_SLICE + HISTORY_SLICE
-                        group = min(len(pending), started + ahead, slice_end)
-                        if started % HISTORY_SLICE == 0:
-                            # the slice's first group starts as its histories are read
-                            histories = self._read_histories(pending[started:slice_end])
-                        else:
-                            # later ones after hooks ran meanwhile: their histories are
-                            # checked against the registry first, a group at a time
-                            self._drop_changed(histories, pending[started:group])
-                        for doc_hex_ahead, version_ahead, event_block in pending[started:group]:
-                            self._start_fetch(
-                                doc_hex_ahead,
-                                version_ahead,
-                                event_block,
-                                histories.get(bytes.fromhex(doc_hex_ahead)),
-                            )
-                        started = group
-                    if self._state(doc_hex, version) == State.PENDING:
-                        self._assess(doc_hex, version)
-                    dropped = self._prefetched.pop((doc_hex, version), None)
-                    if dropped is not None:  # no longer pending when its turn came
-                        dropped.cancel()
+                    states = _states(
+                        self.db, [(d, v) for d, v, _ in pending[first : first + ahead]]
+                    )
+                    for index in range(first, min(len(pending), first + ahead)):
+                        doc_hex, version, _ = pending[index]
+                        while started < min(len(pending), index + ahead):
+                            slice_end = started - started % HISTORY_SLICE + HISTORY_SLICE
+                            group = min(len(pending), started + ahead, slice_end)
+                            if started % HISTORY_SLICE == 0:
+                                # the slice's first group starts as its histories are read
+                                histories = self._read_histories(pending[started:slice_end])
+                            else:
+                                # later ones after hooks ran meanwhile: their histories
+                                # are checked against the registry first, a group at a time
+                                self._drop_changed(histories, pending[started:group])
+                            for doc_ahead, version_ahead, event_block in pending[started:group]:
+                                self._start_fetch(
+                                    doc_ahead,
+                                    version_ahead,
+                                    event_block,
+                                    histories.get(bytes.fromhex(doc_ahead)),
+                                )
+                            started = group
+                        if states.get((doc_hex, version)) == State.PENDING:
+                            self._assess(doc_hex, version)
+                        dropped = self._prefetched.pop((doc_hex, version), None)
+                        if dropped is not None:  # no longer pending when its turn came
+                            dropped.cancel()
         finally:
             with self._lock:
                 for future in self._prefetched.values():
@@ -1194,7 +1223,8 @@ class RegistryListener:
 
     @property
     def lock(self) -> threading.RLock:
-        """Held while a version is processed; hold it to change a version from outside."""
+        """Held while versions are processed (a group of them, or an acknowledgement
+        window); hold it to change a version from outside."""
         return self._lock
 
     def process(self, doc_hex: str, version: int) -> str:

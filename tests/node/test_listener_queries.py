@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from node import db as tables
 from node.db import Database
-from node.listener import _rows_by_key
+from node.listener import _rows_by_key, _states
 
 
 @pytest.fixture
@@ -99,3 +99,25 @@ def test_rows_by_key_search_the_primary_key_and_answer_only_the_keys_asked(
     for plan in plans:
         assert f"SCAN {model.__tablename__}" not in plan, plan
         assert f"SEARCH {model.__tablename__}" in plan, plan
+
+
+def test_states_search_the_primary_key_and_answer_only_the_keys_asked(database: Database) -> None:
+    documents = [f"{i:064x}" for i in range(1, 1201)]
+    with database.transaction() as session:
+        session.add_all(_processing(d, v) for d in documents for v in (1, 2))
+    with database.transaction() as session:
+        row = session.get(tables.Processing, (documents[4], 2))
+        assert row is not None
+        row.state = "pending"
+    # more documents than one IN list, other versions of the same documents not asked
+    keys = [(d, 2) for d in documents[::2]] + [(documents[1], 1), (documents[0], 7)]
+
+    found: dict[tuple[str, int], str] = {}
+    plans = _plans(database, lambda: found.update(_states(database, keys)))
+    assert set(found) == set(keys[:-1])  # version 7 does not exist
+    assert found[(documents[4], 2)] == "pending"
+    assert {state for key, state in found.items() if key != (documents[4], 2)} == {"acknowledged"}
+    assert len(plans) == 2  # 601 documents: two IN lists of at most 500
+    for plan in plans:
+        assert "SCAN processing" not in plan, plan
+        assert "SEARCH processing" in plan, plan
