@@ -124,6 +124,7 @@ from node.risk.base import Checkpoint, RiskContext
 from node.risk.engine import Assessment, RiskEngine
 from node.risk.reference import unit_values
 from node.settings import WebhookTarget
+from node.value_history import ValueHistory
 from node.webhooks import enqueue
 
 log = structlog.get_logger(__name__)
@@ -192,21 +193,9 @@ class State:
 # than running it: a value-history read 0.80 ms built each time, 0.22 ms reused), on the
 # tables rather than the mapped classes (the ORM's bulk layer added ~0.24 ms a write).
 _PROCESSING = cast(Table, tables.Processing.__table__)
-_VALUE_ROWS = cast(Table, tables.ValueHistory.__table__)
-_P, _V = _PROCESSING.c, _VALUE_ROWS.c
+_P = _PROCESSING.c
 _STATE_OF = select(_P.state).where(
     _P.document_id == bindparam("doc"), _P.version == bindparam("version")
-)
-_VALUE_HISTORY = (
-    select(_V.unit_value)
-    .where(
-        _V.hs_subheading == bindparam("subheading"),
-        _V.origin == bindparam("origin"),
-        _V.currency == bindparam("currency"),
-        _V.document_id != bindparam("doc"),
-    )
-    .order_by(_V.id.desc())
-    .limit(bindparam("window"))
 )
 _MARK_ASSESSED = (
     update(_PROCESSING)
@@ -223,7 +212,6 @@ _MARK_ASSESSED = (
     )
 )
 _RECORD_OUTCOME = insert(cast(Table, tables.RiskOutcome.__table__))
-_RECORD_VALUES = insert(_VALUE_ROWS)
 
 
 class DocumentFetcher(Protocol):
@@ -426,6 +414,9 @@ class RegistryListener:
         # taken by `_context`: (document, version) -> ((economy, operator id), answer).
         self._recognitions: dict[tuple[str, int], tuple[tuple[str, bytes], Recognition]] = {}
         # Reads the histories of the versions about to be fetched in a few requests.
+        # The unit values the hooks compare with (`RiskContext.unit_values`), written
+        # with each assessment.
+        self._values = ValueHistory(db)
         self._histories = ChainIndex(
             ledger.registry, settled_depth=confirmations, max_cached_blocks=65_536
         )
@@ -1367,7 +1358,13 @@ class RegistryListener:
                             "reasons_digest": "",
                         },
                     )
-                    self._record_values(session, doc_hex, version, verified)
+                    values_committed = self._values.record(
+                        session,
+                        doc_hex,
+                        version,
+                        verified.provenance.issuer_economy,
+                        unit_values(verified.document),
+                    )
                     enqueue(
                         session,
                         self.webhooks,
@@ -1379,6 +1376,7 @@ class RegistryListener:
             moved = 0
         if not moved:
             return self._state(doc_hex, version) or ""
+        values_committed()  # the hooks' value windows learn what this version added
         self.fault("process.after_assess")
         return State.ASSESSED
 
@@ -1395,24 +1393,6 @@ class RegistryListener:
             "assessment": assessment.reasons(),
         }
 
-    def _record_values(
-        self, session: Session, doc_hex: str, version: int, verified: VerifiedDocument
-    ) -> None:
-        rows = [
-            {
-                "hs_subheading": subheading,
-                "origin": verified.provenance.issuer_economy,
-                "currency": currency,
-                "unit_value": value,
-                "document_id": doc_hex,
-                "version": version,
-                "item": index,
-            }
-            for index, subheading, currency, value in unit_values(verified.document)
-        ]
-        if rows:
-            session.execute(_RECORD_VALUES, rows)
-
     def _context(self, doc_id: bytes, version: int, verified: VerifiedDocument) -> RiskContext:
         read_ahead = self._recognitions.pop((doc_id.hex(), version), None)
 
@@ -1422,21 +1402,11 @@ class RegistryListener:
             return self.ledger.aeo.recognition(operator_economy, operator_id, self.economy)
 
         def history(subheading: str, origin: str, currency: str) -> list[float]:
-            # The newest `value_history_window` (index value_history_recent): the whole
-            # history would make each lookup, and catch-up, grow with it.
-            with self.db.engine.connect() as conn:  # Core: once an item, see `_state`
-                return list(
-                    conn.scalars(
-                        _VALUE_HISTORY,
-                        {
-                            "subheading": subheading,
-                            "origin": origin,
-                            "currency": currency,
-                            "doc": doc_id.hex(),
-                            "window": self.engine.rules.value_history_window,
-                        },
-                    )
-                )
+            # The newest `value_history_window`: the whole history would make each
+            # lookup, and catch-up, grow with it.
+            return self._values.values(
+                subheading, origin, currency, doc_id.hex(), self.engine.rules.value_history_window
+            )
 
         def linked_manifest(issuer: str, reference: str) -> PreArrivalManifest | None:
             with self.db.sessions() as session:
