@@ -51,6 +51,7 @@ from ledger_client.pipeline import DocumentPipeline
 from manifests import Document, DocumentType
 from manifests.generate import DocumentGenerator
 from manifests.sample_catalog import DEFAULT_ECONOMIES
+from node.listener import ACK_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTER, IMPORTER = "KZ", "UZ"
@@ -446,8 +447,8 @@ def markdown_section(profile: str = "quick") -> str:
         "every 0.5 s, reference risk engine, SQLite) starts in its own process and catches up. "
         "The listener reads the backlog 256 versions at a time: it fetches and verifies them "
         "8 at a time on threads, runs the hooks in order, then acknowledges them in "
-        "`acknowledgeBatch` transactions of up to 64 versions. Catch-up times run from that "
-        "process's start. RSS is sampled "
+        f"`acknowledgeBatch` transactions of up to {ACK_BATCH} versions. Catch-up times run "
+        "from that process's start. RSS is sampled "
         "with psutil every 0.25 s. Acknowledgements are on-chain transactions of the importer. "
         f"Measured in {result['seconds']:.0f} s.\n\n" + markdown(result)
     )

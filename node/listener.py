@@ -140,11 +140,13 @@ ACK_RECHECK_SECONDS = 60.0
 """A (re)started listener checks the acknowledgements it recorded this recently."""
 ROUND_CHUNK = 256
 """Versions a round reads, assesses and acknowledges before it reads the next ones."""
-ACK_WINDOW = 64
+ACK_WINDOW = 256
 """Acknowledgements sent back to back before their receipts are awaited."""
-ACK_BATCH = 64
-"""Acknowledgements per `acknowledgeBatch` transaction (about 40,500 gas each; a version
-alone goes as a single `acknowledge`)."""
+ACK_BATCH = 256
+"""Acknowledgements per `acknowledgeBatch` transaction (about 40,500 gas each, ~10.4M for
+256; a version alone goes as a single `acknowledge`). Fewer, larger transactions: a chain
+that builds each block at a cost growing with its state (anvil 1.7.1) made 64 a
+transaction cost a 40,000-document catch-up 1.16x its time (BENCHMARKS.md)."""
 FETCH_WORKERS = 8
 """Pending versions of a chunk fetched and verified at once (threads)."""
 HEAD_POLL_INTERVAL = 2.0
