@@ -415,10 +415,10 @@ class RegistryListener:
         # version verified (a chain read the reference hooks would make in turn),
         # taken by `_context`: (document, version) -> ((economy, operator id), answer).
         self._recognitions: dict[tuple[str, int], tuple[tuple[str, bytes], Recognition]] = {}
-        # Reads the histories of the versions about to be fetched in a few requests.
         # The unit values the hooks compare with (`RiskContext.unit_values`), written
         # with each assessment.
         self._values = ValueHistory(db)
+        # Reads the histories of the versions about to be fetched in a few requests.
         self._histories = ChainIndex(
             ledger.registry, settled_depth=confirmations, max_cached_blocks=65_536
         )
