@@ -312,22 +312,26 @@ def _rows_by_key(
     return found
 
 
-def _states(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    """The states of the (document, version) `keys` that exist: one query per
+def _states(
+    db: Database, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[str, int]]:
+    """(state, event block) of the (document, version) `keys` that exist: one query per
     `_IN_CHUNK` documents (Core, as `RegistryListener._state`), through the primary
     key's leading column."""
     p = tables.Processing
     documents = list(dict.fromkeys(doc_hex for doc_hex, _ in keys))
     wanted = set(keys)
-    states: dict[tuple[str, int], str] = {}
+    states: dict[tuple[str, int], tuple[str, int]] = {}
     with db.engine.connect() as conn:
         for start in range(0, len(documents), _IN_CHUNK):
             rows = conn.execute(
-                select(p.document_id, p.version, p.state).where(
+                select(p.document_id, p.version, p.state, p.event_block).where(
                     p.document_id.in_(documents[start : start + _IN_CHUNK])
                 )
             )
-            states.update(((d, v), state) for d, v, state in rows if (d, v) in wanted)
+            states.update(
+                ((d, v), (state, block)) for d, v, state, block in rows if (d, v) in wanted
+            )
     return states
 
 
@@ -938,9 +942,12 @@ class RegistryListener:
                 # held for `ahead` versions: their states, read at the start, hold until
                 # each one's turn (an outside change takes the lock)
                 with self._lock:
-                    states = _states(
-                        self.db, [(d, v) for d, v, _ in pending[first : first + ahead]]
-                    )
+                    group_keys = [(d, v) for d, v, _ in pending[first : first + ahead]]
+                    still_pending = {
+                        key
+                        for key, (state, _) in _states(self.db, group_keys).items()
+                        if state == State.PENDING
+                    }
                     for index in range(first, min(len(pending), first + ahead)):
                         doc_hex, version, _ = pending[index]
                         while started < min(len(pending), index + ahead):
@@ -961,7 +968,7 @@ class RegistryListener:
                                     histories.get(bytes.fromhex(doc_ahead)),
                                 )
                             started = group
-                        if states.get((doc_hex, version)) == State.PENDING:
+                        if (doc_hex, version) in still_pending:
                             self._assess(doc_hex, version)
                         dropped = self._prefetched.pop((doc_hex, version), None)
                         if dropped is not None:  # no longer pending when its turn came
@@ -976,21 +983,12 @@ class RegistryListener:
     def _pending_versions(self, keys: Sequence[tuple[Any, str, int]]) -> list[tuple[str, int, int]]:
         """(document, version, event block) of the versions among `keys` still pending,
         in the order of `keys`."""
-        p = tables.Processing
-        documents = list(dict.fromkeys(doc_hex for _, doc_hex, _ in keys))
-        found: dict[tuple[str, int], int] = {}
-        with self.db.sessions() as session:
-            for start in range(0, len(documents), 500):
-                found.update(
-                    ((str(d), int(v)), int(b))
-                    for d, v, b in session.execute(
-                        select(p.document_id, p.version, p.event_block).where(
-                            p.state == State.PENDING,
-                            p.document_id.in_(documents[start : start + 500]),
-                        )
-                    )
-                )
-        return [(d, v, found[(d, v)]) for _, d, v in keys if (d, v) in found]
+        found = _states(self.db, [(d, v) for _, d, v in keys])
+        return [
+            (d, v, found[(d, v)][1])
+            for _, d, v in keys
+            if (d, v) in found and found[(d, v)][0] == State.PENDING
+        ]
 
     def _read_histories(
         self, versions: Sequence[tuple[str, int, int]]

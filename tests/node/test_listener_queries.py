@@ -112,11 +112,12 @@ def test_states_search_the_primary_key_and_answer_only_the_keys_asked(database: 
     # more documents than one IN list, other versions of the same documents not asked
     keys = [(d, 2) for d in documents[::2]] + [(documents[1], 1), (documents[0], 7)]
 
-    found: dict[tuple[str, int], str] = {}
+    found: dict[tuple[str, int], tuple[str, int]] = {}
     plans = _plans(database, lambda: found.update(_states(database, keys)))
     assert set(found) == set(keys[:-1])  # version 7 does not exist
-    assert found[(documents[4], 2)] == "pending"
-    assert {state for key, state in found.items() if key != (documents[4], 2)} == {"acknowledged"}
+    assert found[(documents[4], 2)] == ("pending", 1)
+    others = {row for key, row in found.items() if key != (documents[4], 2)}
+    assert others == {("acknowledged", 1)}
     assert len(plans) == 2  # 601 documents: two IN lists of at most 500
     for plan in plans:
         assert "SCAN processing" not in plan, plan
