@@ -10,7 +10,24 @@ from __future__ import annotations
 
 
 class LedgerClientError(Exception):
-    """Base of every error raised by ledger_client."""
+    """Base of every error raised by ledger_client.
+
+    Picklable whatever a subclass's ``__init__`` takes (an error raised in a worker
+    process reaches the caller as itself): rebuilt from its args and attributes,
+    without calling ``__init__`` again.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[LedgerClientError], args: tuple[object, ...], state: dict[str, object]
+) -> LedgerClientError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(LedgerClientError, ValueError):

@@ -75,6 +75,7 @@ class NodeRuntime:
                 Outbox(settings.database_url),
                 economy=settings.economy,
                 fetch_timeout=settings.ipfs_timeout,
+                workers=settings.worker_processes,
             )
         engine = engine or RiskEngine(
             discover_hooks(settings.risk_rules, settings.risk_hooks), settings.risk_rules
@@ -147,6 +148,7 @@ class NodeRuntime:
 
     def close(self) -> None:
         self.dispatcher.close()
+        self.pipeline.close()
         self.ipfs.close()
         self.db.close()
 
