@@ -69,16 +69,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import repeat
 from multiprocessing import get_context
 from typing import Any, Final, Literal
 
-import structlog
-
-from ledger_client.commitment import DocumentCommitment, canonical_json, commit
+from ledger_client.commitment import DocumentCommitment, canonical_json, commit, verify_full
 from ledger_client.consortium import MEMBER_REFRESH_SECONDS, MemberStatus
 from ledger_client.encryption_keys import (
     InvalidPublicKeyError,
@@ -86,8 +83,11 @@ from ledger_client.encryption_keys import (
     public_key_from_bytes,
 )
 from ledger_client.envelope import (
+    DecryptionError,
     EnvelopeContext,
     RecipientKey,
+    open_envelope,
+    read_header,
     seal,
 )
 from ledger_client.errors import (
@@ -109,12 +109,10 @@ from ledger_client.outbox import (
     OutboxEntry,
     SubmissionState,
 )
-from ledger_client.payload_checks import CheckedPayload, PayloadChecker, check_in_worker
 from ledger_client.provenance import (
     DocumentHistory,
     DocumentPayload,
     HistoryReader,
-    Provenance,
     VerifiedDocument,
     unixfs_digest,
 )
@@ -148,8 +146,6 @@ from manifests import (
 )
 from manifests.importers import import_csv_text, import_json_text
 from manifests.parsing import decode_json_payload
-
-log = structlog.get_logger(__name__)
 
 __all__ = [
     "REASONS_SCHEMA_VERSION",
@@ -574,7 +570,6 @@ class DocumentPipeline:
         self.reorg_depth = reorg_depth
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
         self._estimator: ThreadPoolExecutor | None = None
         self.timings = StageTimings()
         self._watch = _Stopwatch(self.timings)
@@ -587,10 +582,7 @@ class DocumentPipeline:
                 f"the ledger's account {ledger.sender.address} signs for {own}, not {economy}"
             )
         self.economy = own
-        self._checker = PayloadChecker(
-            ipfs, own, self._match_private_keys(encryption_key), fetch_timeout
-        )
-        self._checker_spec = self._checker.spec()
+        self._private_keys = self._match_private_keys(encryption_key)
         self._serial_floor = self._chain_serial_floor()
 
     # -- configuration ---------------------------------------------------------
@@ -817,27 +809,16 @@ class DocumentPipeline:
         processes (None: do it here). Chunks keep the pickling overhead small."""
         if self.workers < 2 or len(items) < 2 * _WORKER_CHUNK:
             return None
-        pool = self._worker_pool()
+        if self._pool is None:
+            # spawn, not fork: this process runs threads (HTTP sessions, a sender).
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         chunks = [items[i : i + _WORKER_CHUNK] for i in range(0, len(items), _WORKER_CHUNK)]
         results: list[_Pure | list[FieldError]] = []
-        for chunk in pool.map(
+        for chunk in self._pool.map(
             _pure_stages, chunks, repeat(doc_type), repeat(self.max_document_bytes)
         ):
             results.extend(chunk)
         return results
-
-    def _worker_pool(self) -> ProcessPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                # spawn, not fork: this process runs threads (HTTP sessions, a sender).
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-            return self._pool
-
-    def _drop_pool(self, pool: ProcessPoolExecutor) -> None:
-        with self._pool_lock:
-            if self._pool is pool:
-                self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the worker processes and the estimating thread, if any (the outbox and
@@ -1154,7 +1135,7 @@ class DocumentPipeline:
         """A document this node issued: from its pending envelope, else from the ledger."""
         entry = self.outbox.current_entry(doc_id)
         if entry is not None and entry.envelope is not None:
-            plaintext = self._checker.open(entry.envelope, EnvelopeContext(doc_id, entry.version))
+            plaintext = self._open(entry.envelope, EnvelopeContext(doc_id, entry.version))
             payload = DocumentPayload.from_bytes(plaintext)
             return parse_document(payload.doc_type, payload.document)
         return self.fetch_and_verify(doc_id).document
@@ -1680,23 +1661,69 @@ class DocumentPipeline:
                 f"{self.economy} is neither the issuer nor a destination of 0x{doc_id.hex()} "
                 f"(destinations: {', '.join(history.destinations)})",
             )
-        checked = self._check_payload(provenance, timeout)
-        return VerifiedDocument(
-            checked.document, checked.document_json, checked.commitment, provenance
+        envelope = self.ipfs.cat(provenance.cid, timeout=timeout or self.fetch_timeout)
+        if unixfs_digest(envelope) != provenance.payload_digest:
+            raise VerificationError(
+                "payload_digest",
+                f"the bytes IPFS returned for {provenance.cid} do not hash to the digest "
+                "anchored on-chain",
+            )
+        plaintext = self._open(envelope, EnvelopeContext(doc_id, provenance.version))
+        payload = DocumentPayload.from_bytes(plaintext)
+        if payload.doc_type != int(history.doc_type):
+            raise VerificationError(
+                "payload_format",
+                f"payload is document type {payload.doc_type}, the id says {int(history.doc_type)}",
+            )
+        commitment = verify_full(
+            payload.document,
+            payload.doc_type,
+            payload.schema_version,
+            payload.salts,
+            provenance.commitment,
         )
+        try:
+            model = parse_document(history.doc_type.value, payload.document)
+        except DocumentInvalidError as exc:
+            raise VerificationError(
+                "schema", f"the committed document does not validate: {exc}"
+            ) from None
+        if model.model_dump(mode="json") != payload.document:
+            raise VerificationError(
+                "schema", "the committed document is not in its model's canonical JSON form"
+            )
+        if model.issuer_economy != history.issuer_economy:
+            raise VerificationError(
+                "issuer",
+                f"the document names issuer {model.issuer_economy}, but {history.issuer_economy} "
+                "anchored it",
+            )
+        if tuple(model.destinations) != history.destinations:
+            raise VerificationError(
+                "destinations",
+                f"the document's destinations {model.destinations} are not the anchored "
+                f"{list(history.destinations)}",
+            )
+        return VerifiedDocument(model, payload.document, commitment, provenance)
 
-    def _check_payload(self, provenance: Provenance, timeout: float | None) -> CheckedPayload:
-        """`PayloadChecker.check`, in a worker process when the pipeline has workers (if
-        the pool broke, a worker having died, it is replaced and this check runs here)."""
-        if self.workers > 1:
-            pool = self._worker_pool()
-            try:
-                future = pool.submit(check_in_worker, self._checker_spec, provenance, timeout)
-                return future.result()
-            except BrokenProcessPool:
-                log.warning("pipeline.worker_pool_broken", pool_workers=self.workers)
-                self._drop_pool(pool)
-        return self._checker.check(provenance, timeout)
+    def _open(self, envelope: bytes, context: EnvelopeContext) -> bytes:
+        header = read_header(envelope)
+        entry = next((r for r in header.recipients if r.economy == self.economy), None)
+        if entry is None:
+            raise VerificationError(
+                "not_recipient",
+                f"the envelope is sealed for {[r.economy for r in header.recipients]}, "
+                f"not {self.economy}",
+            )
+        key = self._private_keys.get(entry.key_version)
+        if key is None:
+            raise DecryptionError(
+                f"the envelope is sealed to {self.economy}'s key version {entry.key_version}; "
+                f"this node holds versions {sorted(self._private_keys)}"
+            )
+        return open_envelope(
+            envelope, self.economy, key, entry.key_version, expected_context=context
+        )
 
     # -- lifecycle wrappers -------------------------------------------------------
 

@@ -75,7 +75,6 @@ class NodeRuntime:
                 Outbox(settings.database_url),
                 economy=settings.economy,
                 fetch_timeout=settings.ipfs_timeout,
-                workers=settings.worker_processes,
             )
         engine = engine or RiskEngine(
             discover_hooks(settings.risk_rules, settings.risk_hooks), settings.risk_rules

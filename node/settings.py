@@ -95,16 +95,6 @@ class NodeSettings(BaseSettings):
             "(threads; hooks and database writes stay in order on the listener)",
         ),
     ] = 8
-    worker_processes: Annotated[
-        int,
-        Field(
-            ge=1,
-            le=64,
-            description="processes that check fetched payloads (IPFS fetch, decryption, "
-            "commitment, schema) and validate large submitted batches; 1: none, all in "
-            "the node's own process",
-        ),
-    ] = 1
     head_poll_interval: Annotated[
         float,
         Field(

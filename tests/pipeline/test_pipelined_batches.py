@@ -4,22 +4,14 @@ worker thread) while the next is validated, sealed and recorded."""
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import (
-    CountingStore,
-    Network,
-    anchor_crafted,
-    document_of,
-    sealed_payload,
-    with_unique_reference,
-)
+from pipeline_helpers import CountingStore, Network, document_of, with_unique_reference
 
 from devnet.processes import free_port
-from ledger_client.commitment import commit
-from ledger_client.errors import IpfsUnavailableError, VerificationError
+from ledger_client.errors import IpfsUnavailableError
 from ledger_client.ipfs import IpfsStore
 from ledger_client.outbox import Outbox, SubmissionState
 from ledger_client.pipeline import BatchRejectedError
-from ledger_client.records import DocType, parse_document_id
+from ledger_client.records import parse_document_id
 from manifests import Document, DocumentType
 
 KINDS = list(DocumentType)
@@ -115,61 +107,6 @@ def test_worker_processes_prepare_large_batches_with_the_same_rules(network: Net
         assert reader.fetch_and_verify(receipts[7].document_id).document == batch[7]
     finally:
         pipeline.close()
-
-
-def test_worker_processes_check_fetched_payloads_like_the_pipeline_itself(
-    network: Network,
-) -> None:
-    issuer = network.pipeline("CN")
-    batch = [d for d in documents("CN", 6, seed=42_000) if "KR" in d.destinations][:2]
-    assert batch, "no generated CN document goes to KR"
-    receipts = issuer.submit_batch(batch)
-    document = batch[0].model_dump(mode="json")
-    anchored = commit(document, int(batch[0].document_type), batch[0].schema_version)
-    other = commit(document, int(batch[0].document_type), batch[0].schema_version)
-    forged = anchor_crafted(  # sealed with other salts than the anchored root's
-        issuer,
-        DocType(int(batch[0].document_type)),
-        tuple(batch[0].destinations),
-        anchored.root,
-        lambda doc_id: sealed_payload(
-            issuer,
-            int(batch[0].document_type),
-            batch[0].schema_version,
-            document,
-            other,
-            {"CN", *batch[0].destinations},
-            doc_id,
-        ),
-    )
-    here = network.pipeline("KR", side="importer")
-    workers = network.pipeline("KR", side="importer", workers=2)
-    try:
-        for receipt, sent in zip(receipts, batch, strict=True):
-            expected = here.fetch_and_verify(receipt.document_id)
-            got = workers.fetch_and_verify(receipt.document_id)
-            assert got.document == sent == expected.document
-            assert got.document_json == expected.document_json
-            assert got.commitment.root == expected.commitment.root
-            assert got.commitment.salts == expected.commitment.salts
-            assert got.provenance == expected.provenance
-        with pytest.raises(VerificationError) as in_process:
-            here.fetch_and_verify(forged)
-        with pytest.raises(VerificationError) as in_worker:
-            workers.fetch_and_verify(forged)
-        assert in_worker.value.check == in_process.value.check == "commitment"
-        assert str(in_worker.value) == str(in_process.value)
-
-        pool = workers._worker_pool()
-        for process in list(pool._processes.values()):  # a worker dies: the pool breaks
-            process.kill()
-            process.join()
-        again = workers.fetch_and_verify(receipts[1].document_id)  # checked here instead
-        assert again.document == batch[1]
-        assert workers._worker_pool() is not pool  # and the next check gets a new pool
-        assert workers.fetch_and_verify(receipts[0].document_id).document == batch[0]
-    finally:
-        workers.close()
 
 
 def test_serials_taken_while_sealing_are_skipped_and_the_batch_resealed(
