@@ -20,6 +20,7 @@ from typing import Any
 from eth_account import Account
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.types import Wei
 
 from devnet.anvil import AnvilChain
 from devnet.processes import free_port
@@ -78,7 +79,7 @@ def _single_anchor_floor(w3: Web3, kz: RegistryClient, tx_hash: bytes) -> GasRow
 
 
 def _fund(w3: Web3, address: str) -> None:
-    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": address, "value": 10**20})
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": address, "value": Wei(10**20)})
     w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.05)
 
 
@@ -191,7 +192,7 @@ def _openattestation(w3: Web3, sender: TransactionSender) -> list[GasRow]:
     with type/destination, no encryption metadata."""
     artifact = openattestation_artifact()
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = sender.transact(factory.constructor("CIE benchmark store", sender.address))  # type: ignore[arg-type]
+    receipt = sender.transact(factory.constructor("CIE benchmark store", sender.address))
     store = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
     issues = [
         int(sender.transact(store.functions.issue(os.urandom(32)))["gasUsed"]) for _ in range(5)
@@ -218,7 +219,7 @@ def _openattestation(w3: Web3, sender: TransactionSender) -> list[GasRow]:
 def _baselines(w3: Web3, sender: TransactionSender) -> list[GasRow]:
     artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = sender.transact(factory.constructor())  # type: ignore[arg-type]
+    receipt = sender.transact(factory.constructor())
     naive = w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     rows = []
     gas = []

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from web3.types import Wei
 
 from bench import standalone
 from devnet.anvil import AnvilChain
@@ -47,7 +48,7 @@ def run(profile: str = "quick") -> dict[str, Any]:
         for account in (deployer, issuer):
             w3.eth.wait_for_transaction_receipt(
                 w3.eth.send_transaction(
-                    {"from": w3.eth.accounts[0], "to": account.address, "value": 10**21}
+                    {"from": w3.eth.accounts[0], "to": account.address, "value": Wei(10**21)}
                 )
             )
         deployment = deploy_all(

@@ -32,6 +32,7 @@ from typing import Any
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 
 from bench import standalone
@@ -112,7 +113,7 @@ class _Rpc:
         self._id = 0
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        payload = []
+        payload: list[dict[str, Any]] = []
         for method, params in calls:
             self._id += 1
             payload.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
@@ -145,13 +146,13 @@ class _Signer:
     def __init__(self, w3: Web3, account: LocalAccount) -> None:
         self.account = account
         self.chain_id = w3.eth.chain_id
-        self.nonce = w3.eth.get_transaction_count(account.address)
+        self.nonce = int(w3.eth.get_transaction_count(account.address))
 
     def sign(self, to: str, data: str, gas: int) -> tuple[str, str]:
         signed = self.account.sign_transaction(
             {
-                "to": to,
-                "data": data,
+                "to": HexStr(to),
+                "data": HexStr(data),
                 "gas": gas,
                 "gasPrice": GAS_PRICE,
                 "nonce": self.nonce,
@@ -168,6 +169,7 @@ def _submit_and_time(
 ) -> tuple[float | None, int]:
     """Send everything, wait for the last receipt; (chain seconds or None, txs mined)."""
     started = time.perf_counter()
+    elapsed: float | None
     for start in range(0, len(raw), per_request):
         rpc.batch([("eth_sendRawTransaction", [tx]) for tx in raw[start : start + per_request]])
     deadline = started + STALL_SECONDS
@@ -239,7 +241,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
         registry = Ledger.open(w3, deployment, TransactionSender(w3, issuer)).registry.contract
         artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        naive_receipt = TransactionSender(w3, deployer).transact(factory.constructor())  # type: ignore[arg-type]
+        naive_receipt = TransactionSender(w3, deployer).transact(factory.constructor())
         naive = w3.eth.contract(address=naive_receipt["contractAddress"], abi=artifact.abi)
         anchored_topic = (
             "0x" + bytes(Web3.keccak(text=_event_signature(registry, "DocumentAnchored"))).hex()
@@ -253,7 +255,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
 
         batch_gas = int(
             w3.eth.estimate_gas(
-                {"from": issuer.address, "to": registry.address, "data": batch_data(serial)}
+                {"from": issuer.address, "to": registry.address, "data": HexStr(batch_data(serial))}
             )
             * 1.3
         )
@@ -270,7 +272,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
         serial += singles
         single_gas = int(
             w3.eth.estimate_gas(
-                {"from": issuer.address, "to": registry.address, "data": single_data[0]}
+                {"from": issuer.address, "to": registry.address, "data": HexStr(single_data[0])}
             )
             * 1.5
         )
@@ -294,7 +296,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
         ]
         naive_gas = int(
             w3.eth.estimate_gas(
-                {"from": issuer.address, "to": naive.address, "data": naive_data[0]}
+                {"from": issuer.address, "to": naive.address, "data": HexStr(naive_data[0])}
             )
             * 1.3
         )
