@@ -495,6 +495,15 @@ def _pure_stages(
     return out
 
 
+def _seal_stage(
+    jobs: Sequence[tuple[bytes, Mapping[str, RecipientKey], EnvelopeContext]],
+) -> tuple[list[bytes], float]:
+    """Seal payloads (run in a worker process); the envelopes and the seconds it took."""
+    started = time.perf_counter()
+    envelopes = [seal(plaintext, recipients, context) for plaintext, recipients, context in jobs]
+    return envelopes, time.perf_counter() - started
+
+
 def _as_document_id(value: bytes | str) -> bytes:
     if isinstance(value, str):
         value = bytes.fromhex(value.removeprefix("0x"))
@@ -536,8 +545,9 @@ class DocumentPipeline:
     recent blocks `resume` re-checks for anchors a reorganisation dropped.
 
     Thread-safe (submissions are serialised by a lock). With ``workers`` > 1,
-    batches of at least 100 documents are validated, canonicalized and committed
-    in that many worker processes (started on first use; `close` stops them).
+    batches of at least 100 documents are validated, canonicalized and committed,
+    and their new documents sealed, in that many worker processes (started on first
+    use; `close` stops them).
     """
 
     def __init__(
@@ -809,16 +819,19 @@ class DocumentPipeline:
         processes (None: do it here). Chunks keep the pickling overhead small."""
         if self.workers < 2 or len(items) < 2 * _WORKER_CHUNK:
             return None
-        if self._pool is None:
-            # spawn, not fork: this process runs threads (HTTP sessions, a sender).
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         chunks = [items[i : i + _WORKER_CHUNK] for i in range(0, len(items), _WORKER_CHUNK)]
         results: list[_Pure | list[FieldError]] = []
-        for chunk in self._pool.map(
+        for chunk in self._worker_pool().map(
             _pure_stages, chunks, repeat(doc_type), repeat(self.max_document_bytes)
         ):
             results.extend(chunk)
         return results
+
+    def _worker_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:  # submissions are serialised by the pipeline's lock
+            # spawn, not fork: this process runs threads (HTTP sessions, a sender).
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return self._pool
 
     def close(self) -> None:
         """Stop the worker processes and the estimating thread, if any (the outbox and
@@ -1173,25 +1186,44 @@ class DocumentPipeline:
         return [receipts[c.index] for c in candidates]
 
     def _seal(self, candidate: _Candidate, doc_id: bytes, version: int) -> bytes:
-        assert candidate.commitment is not None
         with self._watch("encrypt"):
-            recipients: dict[str, RecipientKey] = {}
-            for economy in {*candidate.model.destinations, self.economy}:
-                key, _ = candidate.keys.get(economy) or self._recipient_key(economy)
-                if key is None:  # checked during validation; only a race gets here
-                    raise ConfigurationError(f"{economy} has no usable encryption key any more")
-                recipients[economy] = key
-            payload = DocumentPayload(
-                int(candidate.doc_type),
-                candidate.model.schema_version,
-                candidate.document,
-                candidate.commitment.salts,
-            )
-            return seal(
-                payload.to_bytes(candidate.canonical),
-                recipients,
-                EnvelopeContext(doc_id, version),
-            )
+            return seal(*self._seal_job(candidate, doc_id, version))
+
+    def _seal_job(
+        self, candidate: _Candidate, doc_id: bytes, version: int
+    ) -> tuple[bytes, dict[str, RecipientKey], EnvelopeContext]:
+        """What `seal` takes for a candidate: its payload, its recipients' keys, the context."""
+        assert candidate.commitment is not None
+        recipients: dict[str, RecipientKey] = {}
+        for economy in {*candidate.model.destinations, self.economy}:
+            key, _ = candidate.keys.get(economy) or self._recipient_key(economy)
+            if key is None:  # checked during validation; only a race gets here
+                raise ConfigurationError(f"{economy} has no usable encryption key any more")
+            recipients[economy] = key
+        payload = DocumentPayload(
+            int(candidate.doc_type),
+            candidate.model.schema_version,
+            candidate.document,
+            candidate.commitment.salts,
+        )
+        return payload.to_bytes(candidate.canonical), recipients, EnvelopeContext(doc_id, version)
+
+    def _sealed_in_workers(self, candidates: Sequence[_Candidate]) -> list[bytes] | None:
+        """The envelopes of a large batch of new documents (ids assigned), sealed in the
+        worker processes (None: seal each here). Payloads and keys are gathered here."""
+        if self.workers < 2 or len(candidates) < 2 * _WORKER_CHUNK:
+            return None
+        jobs = []
+        with self._watch("encrypt"):
+            for candidate in candidates:
+                assert candidate.document_id is not None
+                jobs.append(self._seal_job(candidate, candidate.document_id, 1))
+        envelopes: list[bytes] = []
+        chunks = [jobs[i : i + _WORKER_CHUNK] for i in range(0, len(jobs), _WORKER_CHUNK)]
+        for sealed, seconds in self._worker_pool().map(_seal_stage, chunks):
+            envelopes.extend(sealed)
+            self.timings.encrypt += seconds
+        return envelopes
 
     def _record_new(self, candidates: list[_Candidate]) -> list[OutboxEntry]:
         """Allocate consecutive serials and record the sealed submissions, in one transaction.
@@ -1210,10 +1242,11 @@ class DocumentPipeline:
                 )
             by_index = {c.index: c for c in candidates}
             submissions: list[NewSubmission] = []
-            for candidate in candidates:
+            sealed = self._sealed_in_workers(candidates)
+            for offset, candidate in enumerate(candidates):
                 doc_id = candidate.document_id
                 assert doc_id is not None and candidate.commitment is not None
-                envelope = self._seal(candidate, doc_id, 1)
+                envelope = sealed[offset] if sealed else self._seal(candidate, doc_id, 1)
                 with self._watch("ipfs"):  # the CID the add must return, computed locally
                     cid = digest_to_cid(unixfs_digest(envelope))
                 submissions.append(

@@ -93,7 +93,7 @@ def test_an_ipfs_outage_in_flight_raises_and_recorded_batches_resume(network: Ne
 def test_worker_processes_prepare_large_batches_with_the_same_rules(network: Network) -> None:
     pipeline = network.pipeline("CN", workers=2)
     try:
-        batch = documents("CN", 120, seed=40_000)  # >= 100: validated in the workers
+        batch = documents("CN", 120, seed=40_000)  # >= 100: validated and sealed in the workers
         foreign = documents("KZ", 1, seed=41_000)[0]
         with pytest.raises(BatchRejectedError) as refused:
             pipeline.submit_batch([*batch[:60], foreign, *batch[60:]])
