@@ -109,6 +109,32 @@ def test_worker_processes_prepare_large_batches_with_the_same_rules(network: Net
         pipeline.close()
 
 
+def test_worker_processes_run_batch_after_batch_and_a_refused_batch_stops_the_run(
+    network: Network,
+) -> None:
+    pipeline = network.pipeline("CN", workers=2)
+    try:
+        first, second, third = (documents("CN", 100, seed=43_000 + k * 1000) for k in range(3))
+        done = pipeline.submit_batches([first, second, third])
+        assert [[r.reference for r in receipts] for receipts in done] == [
+            [d.reference for d in batch] for batch in (first, second, third)
+        ]
+        assert all(r.state is SubmissionState.ANCHORED for receipts in done for r in receipts)
+
+        ok, refused, never = (documents("CN", 100, seed=46_000 + k * 1000) for k in range(3))
+        refused[40] = documents("KZ", 1, seed=49_000)[0]  # not CN's to submit
+        allocated = pipeline.outbox.summary().allocations
+        with pytest.raises(BatchRejectedError) as caught:
+            pipeline.submit_batches([ok, refused, never])
+        assert {e["item"] for e in caught.value.errors} == {"40"}
+        # the batch before it was anchored; neither the refused one nor the one after it
+        # left anything behind
+        assert pipeline.outbox.summary().allocations == allocated + len(ok)
+        assert [e.reference for e in pipeline.outbox.pending("CN")] == []
+    finally:
+        pipeline.close()
+
+
 def test_serials_taken_while_sealing_are_skipped_and_the_batch_resealed(
     network: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
