@@ -248,7 +248,8 @@ def markdown_section(profile: str = "quick") -> str:
         "Pipelined rows keep one batch in flight (IPFS add + transaction on a worker thread) "
         "while the next is prepared, so their stage columns overlap and add up to more than "
         "the wall time; with worker processes, the validate/canonicalize/commit columns are "
-        f"the workers' time. Measured in {result['seconds']:.0f} s.\n\n"
+        "the workers' time, and the encrypt column the workers' sealing plus gathering the "
+        f"payloads and keys. Measured in {result['seconds']:.0f} s.\n\n"
         + markdown(result)
         + "\n\n"
         + target_note(result)
