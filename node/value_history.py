@@ -97,7 +97,8 @@ class ValueHistory:
             rows = self._windows.get(key)
             if rows is None:
                 newest = conn.execute(_NEWEST, {**params, "keep": self._keep})
-                rows = deque(((d, v) for d, v in newest.tuples()), maxlen=self._keep)
+                pairs = cast("Iterable[tuple[str, float]]", newest)  # Rows: (document, value)
+                rows = deque(((d, v) for d, v in pairs), maxlen=self._keep)
                 self._windows[key] = rows
                 if len(self._windows) > self._keys:
                     self._windows.popitem(last=False)

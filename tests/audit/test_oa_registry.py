@@ -56,7 +56,30 @@ HASH, STATUS = "OpenAttestationHash", "OpenAttestationEthereumDocumentStoreStatu
 
 
 def oa_verify(rpc_url: str, chain_id: int, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run @govtechsg/oa-verify; per document: fragment name -> {status, reason}."""
+    """Run @govtechsg/oa-verify; per document: fragment name -> {status, reason}.
+
+    A fragment with status ERROR is no verdict: the verifier could not complete a check
+    (its reasons: a JSON-RPC failure, an error ethers did not handle). Once in a full CI
+    run (905 tests passing around it) the DocumentStore check of one document came back
+    ERROR and did not again in isolation or under CPU load; such documents are verified
+    again, twice at most, so a deterministic ERROR still fails the test with its reason.
+    """
+    results = _oa_verify_once(rpc_url, chain_id, documents)
+    for _ in range(2):
+        again = [
+            i for i, r in enumerate(results) if any(f["status"] == "ERROR" for f in r.values())
+        ]
+        if not again:
+            break
+        retried = _oa_verify_once(rpc_url, chain_id, [documents[i] for i in again])
+        for index, result in zip(again, retried, strict=True):
+            results[index] = result
+    return results
+
+
+def _oa_verify_once(
+    rpc_url: str, chain_id: int, documents: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules/@govtechsg/oa-verify").is_dir():
         pytest.skip("node or @govtechsg/oa-verify (npm) not installed")
@@ -178,7 +201,9 @@ def test_oa_verify_checks_integrity_issuance_and_revocation_on_the_facade(
     with pytest.raises(RegistryOaAlreadyRevoked):
         revoke_oa_document(kz, documents[1])
     after = oa_verify(anvil.rpc_url, chain_id, [*documents, redacted])
-    assert [r[STATUS]["status"] for r in after] == ["VALID", "INVALID", "VALID", "INVALID"]
+    assert [r[STATUS]["status"] for r in after] == ["VALID", "INVALID", "VALID", "INVALID"], [
+        r[STATUS] for r in after
+    ]
     for revoked in (after[1], after[3]):  # the document and its obfuscated copy
         assert revoked[STATUS]["reason"]["codeString"] == "DOCUMENT_REVOKED"
         assert revoked[HASH]["status"] == "VALID"
