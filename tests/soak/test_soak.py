@@ -177,18 +177,24 @@ class Soak:
         self, economy: str, pipeline: DocumentPipeline, chunk: list[Document]
     ) -> DocumentPipeline:
         """Submit `chunk` (idempotent) until nothing of this member is pending; after a
-        crash a new pipeline takes over, after an outage `resume` finishes the rest."""
+        crash a new pipeline takes over, after an outage `resume` finishes the rest. The
+        new pipeline is made inside the retried block: it reads the chain as it starts,
+        and the chain may be the outage (a submitter that died there once stopped the
+        whole soak)."""
+        current: DocumentPipeline | None = pipeline
         for attempt in range(200):
             try:
+                if current is None:  # the submitter restarts
+                    current = self.new_pipeline(economy)
                 if attempt or not chunk:
-                    pipeline.resume()
+                    current.resume()
                 if chunk:
-                    pipeline.submit_batch(chunk, queue=True)
-                if not pipeline.outbox.pending(economy):
-                    return pipeline
+                    current.submit_batch(chunk, queue=True)
+                if not current.outbox.pending(economy):
+                    return current
             except SubmitterCrash as crash:
                 self.note("submitter_restarted", f"crashed {crash}")
-                pipeline = self.new_pipeline(economy)
+                current = None
             except Exception as exc:  # an outage: wait, resume, submit again
                 self.note("submit_retried", f"{type(exc).__name__}: {exc}")
             self.chain_up.wait(30)
@@ -345,8 +351,13 @@ def test_soak_concurrent_submitters_with_random_faults(
         started = time.time()
         for thread in (*listeners, *submitters, faults):
             thread.start()
-        for economy in ECONOMIES:
-            assert soak.submitted[economy].wait(60 + total * 0.5), f"{economy} did not finish"
+        deadline = time.time() + 60 + total * 0.5
+        for economy, submitter in zip(ECONOMIES, submitters, strict=True):
+            while not soak.submitted[economy].wait(2.0):
+                # a submitter that died (its exception is reported at the end) fails the soak
+                # now, not at the deadline
+                assert submitter.is_alive(), f"{economy}'s submitter died"
+                assert time.time() < deadline, f"{economy} did not finish"
         submitted_done = time.time()
         expected = {
             dest: sum(d.destinations[0] == dest for ds in documents.values() for d in ds)
