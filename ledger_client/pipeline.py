@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from itertools import repeat
 from multiprocessing import get_context
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from ledger_client.commitment import DocumentCommitment, canonical_json, commit, verify_full
 from ledger_client.consortium import MEMBER_REFRESH_SECONDS, MemberStatus
@@ -175,6 +175,7 @@ LinkResolver = Callable[[Link], bytes | None]
 """Maps a link to another economy's document to its 32-byte id (None: unknown)."""
 
 _LOG_QUERY_CHUNK: Final = 200
+_T = TypeVar("_T")
 _WORKER_CHUNK: Final = 50  # documents per task sent to a worker process
 
 
@@ -493,6 +494,11 @@ def _pure_stages(
             )
         )
     return out
+
+
+def _chunked(items: Sequence[_T]) -> list[Sequence[_T]]:
+    """`items` in the chunks a worker process takes (few enough to keep pickling cheap)."""
+    return [items[i : i + _WORKER_CHUNK] for i in range(0, len(items), _WORKER_CHUNK)]
 
 
 def _seal_stage(
@@ -817,15 +823,19 @@ class DocumentPipeline:
     ) -> list[_Pure | list[FieldError]] | None:
         """Validation, canonicalization and commitment of a large batch in the worker
         processes (None: do it here). Chunks keep the pickling overhead small."""
-        if self.workers < 2 or len(items) < 2 * _WORKER_CHUNK:
+        if not self._in_workers(len(items)):
             return None
-        chunks = [items[i : i + _WORKER_CHUNK] for i in range(0, len(items), _WORKER_CHUNK)]
+        chunks = _chunked(items)
         results: list[_Pure | list[FieldError]] = []
         for chunk in self._worker_pool().map(
             _pure_stages, chunks, repeat(doc_type), repeat(self.max_document_bytes)
         ):
             results.extend(chunk)
         return results
+
+    def _in_workers(self, count: int) -> bool:
+        """Whether a batch of `count` documents goes to the worker processes (if any)."""
+        return self.workers >= 2 and count >= 2 * _WORKER_CHUNK
 
     def _worker_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:  # submissions are serialised by the pipeline's lock
@@ -1211,7 +1221,7 @@ class DocumentPipeline:
     def _sealed_in_workers(self, candidates: Sequence[_Candidate]) -> list[bytes] | None:
         """The envelopes of a large batch of new documents (ids assigned), sealed in the
         worker processes (None: seal each here). Payloads and keys are gathered here."""
-        if self.workers < 2 or len(candidates) < 2 * _WORKER_CHUNK:
+        if not self._in_workers(len(candidates)):
             return None
         jobs = []
         with self._watch("encrypt"):
@@ -1219,8 +1229,7 @@ class DocumentPipeline:
                 assert candidate.document_id is not None
                 jobs.append(self._seal_job(candidate, candidate.document_id, 1))
         envelopes: list[bytes] = []
-        chunks = [jobs[i : i + _WORKER_CHUNK] for i in range(0, len(jobs), _WORKER_CHUNK)]
-        for sealed, seconds in self._worker_pool().map(_seal_stage, chunks):
+        for sealed, seconds in self._worker_pool().map(_seal_stage, _chunked(jobs)):
             envelopes.extend(sealed)
             self.timings.encrypt += seconds
         return envelopes
@@ -1246,7 +1255,9 @@ class DocumentPipeline:
             for offset, candidate in enumerate(candidates):
                 doc_id = candidate.document_id
                 assert doc_id is not None and candidate.commitment is not None
-                envelope = sealed[offset] if sealed else self._seal(candidate, doc_id, 1)
+                envelope = (
+                    sealed[offset] if sealed is not None else self._seal(candidate, doc_id, 1)
+                )
                 with self._watch("ipfs"):  # the CID the add must return, computed locally
                     cid = digest_to_cid(unixfs_digest(envelope))
                 submissions.append(
