@@ -70,6 +70,7 @@ from typing import Any, Final, TypeAlias
 
 import rfc8785
 
+from ledger_client import _merkle
 from ledger_client.errors import DocumentValidationError, LedgerClientError, VerificationError
 
 __all__ = [
@@ -427,45 +428,21 @@ def _leaf_hash(salt: bytes, tail: bytes) -> bytes:
 
 
 # A document costs one SHA-256 per leaf and about as many per tree node, each on
-# 100-odd bytes, so the per-call overhead of OpenSSL's hashlib (allocating and
-# initialising a context) is most of the hashing time. Copying a context that
-# has already absorbed the prefix is cheaper than creating one, and feeding the
-# parts with update() saves concatenating them (about 12% of the hashing in
-# `commit`, measured). The seeded contexts are only ever copied, never updated,
-# so threads can share them.
-_LEAF_SEED: Final = _sha256(_LEAF_PREFIX)
-_NODE_SEED: Final = _sha256(_NODE_PREFIX)
+# 100-odd bytes: with a few Python calls per hash (copying a seeded hashlib
+# context, two updates, the digest) that was most of `commit`'s time, so the two
+# loops run in C (`ledger_client._merkle`, OpenSSL's SHA-256 like hashlib's). The
+# values are those of `_leaf_hash` and of the tree rule in the module docstring;
+# tests/crypto/test_merkle_native.py checks both against plain hashlib.
 
 
 def _hash_leaves(salts: Iterable[bytes], tails: Iterable[bytes]) -> list[bytes]:
     """Leaf hashes of (salt, tail) pairs; the same values as `_leaf_hash` each."""
-    seeded = _LEAF_SEED.copy
-    hashes: list[bytes] = []
-    append = hashes.append
-    for salt, tail in zip(salts, tails, strict=True):
-        context = seeded()
-        context.update(salt)
-        context.update(tail)
-        append(context.digest())
-    return hashes
+    return _merkle.leaf_hashes(_LEAF_PREFIX, salts, tails)
 
 
 def _tree_root(leaf_hashes: list[bytes]) -> bytes:
-    level = sorted(leaf_hashes)
-    seeded = _NODE_SEED.copy
-    while len(level) > 1:
-        pairs = iter(level)  # zip(pairs, pairs): consecutive (left, right) pairs
-        paired: list[bytes] = []
-        append = paired.append
-        for left, right in zip(pairs, pairs, strict=False):
-            context = seeded()
-            context.update(left)
-            context.update(right)
-            append(context.digest())
-        if len(level) % 2:
-            append(level[-1])
-        level = paired
-    return level[0]
+    """Merkle root: sorted leaf hashes paired level by level, an odd last one carried up."""
+    return _merkle.tree_root(_NODE_PREFIX, leaf_hashes)
 
 
 def _check_header(doc_type: int, schema_version: str) -> bytes:
