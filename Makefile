@@ -32,7 +32,7 @@ postgresql:
 	  sed -i 's/^#\?create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15; }
 
-$(PY_STAMP): pyproject.toml hatch_build.py ledger_client/_merkle.c
+$(PY_STAMP): pyproject.toml hatch_build.py ledger_client/_commitment.c
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

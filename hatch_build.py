@@ -1,4 +1,4 @@
-"""Wheel build hook: compiles ledger_client/_merkle.c, the commitment's hashing loops.
+"""Wheel build hook: compiles ledger_client/_commitment.c, the commitment's hot loops.
 
 The extension is built next to its source (an editable install then finds it
 there) and copied into a regular wheel. It links OpenSSL's libcrypto: building
@@ -15,22 +15,22 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-EXTENSION = "ledger_client._merkle"
-SOURCE = "ledger_client/_merkle.c"
+EXTENSION = "ledger_client._commitment"
+SOURCE = "ledger_client/_commitment.c"
 
 
-class MerkleExtensionHook(BuildHookInterface):  # type: ignore[type-arg]
+class CommitmentExtensionHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
 
         root = Path(self.root).resolve()
         extension = Extension(EXTENSION, [SOURCE], libraries=["crypto"])
-        distribution = Distribution({"name": "cie-ledger-merkle", "ext_modules": [extension]})
+        distribution = Distribution({"name": "cie-ledger-commitment", "ext_modules": [extension]})
         distribution.script_name = "hatch_build.py"
         command = build_ext(distribution)
         command.inplace = True
-        with tempfile.TemporaryDirectory(prefix="cie-merkle-build-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="cie-commitment-build-") as scratch:
             command.build_temp = scratch
             command.ensure_finalized()
             # build_ext resolves sources and the in-place target against the cwd.

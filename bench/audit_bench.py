@@ -13,7 +13,7 @@ and the hashing are what is measured. Then:
 * ``parse + recompute``: `present_file` over all N files, no chain (the part
   that batching cannot share out); and ``before``, the same with the
   commitment's hashing loops in Python (a few hashlib calls per hash, as before
-  `ledger_client._merkle`), for the gain of the C loops;
+  `ledger_client._commitment`), for the gain of the C loops;
 * ``batched``: `verify_document_files` over all N files (one ``eth_getLogs`` per
   1,000 ids, one for batch events, block times as JSON-RPC batches), with 1, 2
   and cpu_count hashing processes;
@@ -365,7 +365,7 @@ def markdown(result: dict[str, Any]) -> str:
     )
     lines.append("")
     lines.append(
-        "The commitment's leaf and tree hashing loops in C (`ledger_client._merkle`, "
+        "The commitment's leaf and tree hashing loops in C (`ledger_client._commitment`, "
         "OpenSSL's SHA-256) instead of Python (a few hashlib calls per hash), same run, "
         f"parsing and recomputing alone: "
         f"{present['documents_per_second'] / python_hashing['documents_per_second']:.2f}x "

@@ -70,7 +70,7 @@ from typing import Any, Final, TypeAlias
 
 import rfc8785
 
-from ledger_client import _merkle
+from ledger_client import _commitment
 from ledger_client.errors import DocumentValidationError, LedgerClientError, VerificationError
 
 __all__ = [
@@ -310,7 +310,9 @@ class _Leaves:
     tails: list[bytes]
 
 
-# Documents of one schema share their paths, so the encodings of a leaf's path
+# The Python walk (documents the C walk leaves to it, and the reference the C
+# walk is tested against). Documents of one schema share their paths, so the
+# encodings of a leaf's path
 # (its pointer, and ``u32(len(P)) || P``) are kept in a trie that outlives the
 # document: a member name or array index seen before at the same place costs one
 # dict lookup instead of string building and encoding per leaf. A trie node is a
@@ -353,6 +355,17 @@ def _child_entry(parent: list[Any], key: Any, is_object: bool) -> list[Any]:
 
 
 def _flatten(doc: Mapping[str, JsonValue]) -> _Leaves:
+    """The document's leaves: in C (`_commitment.flatten`) for documents of plain
+    JSON types, else (a tuple, a Mapping that is not a dict, a non-string key, a
+    lone surrogate, deep nesting) by the Python walk, which also names what it
+    refuses. Both give the same leaves (tests/crypto/test_commitment_native.py)."""
+    leaves = _commitment.flatten(doc, _scalar_json)
+    if leaves is not None:
+        return _Leaves(*leaves)
+    return _flatten_in_python(doc)
+
+
+def _flatten_in_python(doc: Mapping[str, JsonValue]) -> _Leaves:
     if not isinstance(doc, Mapping):
         raise DocumentValidationError(f"a document must be a JSON object, not {type(doc).__name__}")
     pointers: list[str] = []
@@ -430,19 +443,19 @@ def _leaf_hash(salt: bytes, tail: bytes) -> bytes:
 # A document costs one SHA-256 per leaf and about as many per tree node, each on
 # 100-odd bytes: with a few Python calls per hash (copying a seeded hashlib
 # context, two updates, the digest) that was most of `commit`'s time, so the two
-# loops run in C (`ledger_client._merkle`, OpenSSL's SHA-256 like hashlib's). The
-# values are those of `_leaf_hash` and of the tree rule in the module docstring;
-# tests/crypto/test_merkle_native.py checks both against plain hashlib.
+# loops run in C (`ledger_client._commitment`, OpenSSL's SHA-256 like hashlib's).
+# The values are those of `_leaf_hash` and of the tree rule in the module
+# docstring; tests/crypto/test_commitment_native.py checks both against hashlib.
 
 
 def _hash_leaves(salts: Iterable[bytes], tails: Iterable[bytes]) -> list[bytes]:
     """Leaf hashes of (salt, tail) pairs; the same values as `_leaf_hash` each."""
-    return _merkle.leaf_hashes(_LEAF_PREFIX, salts, tails)
+    return _commitment.leaf_hashes(_LEAF_PREFIX, salts, tails)
 
 
 def _tree_root(leaf_hashes: list[bytes]) -> bytes:
     """Merkle root: sorted leaf hashes paired level by level, an odd last one carried up."""
-    return _merkle.tree_root(_NODE_PREFIX, leaf_hashes)
+    return _commitment.tree_root(_NODE_PREFIX, leaf_hashes)
 
 
 def _check_header(doc_type: int, schema_version: str) -> bytes:

@@ -141,7 +141,7 @@ def test_commit_follows_the_documented_rule(
 
 
 def test_threads_committing_at_once_get_the_same_roots() -> None:
-    # The hashing loops (ledger_client._merkle) run with the GIL released.
+    # The hashing loops (ledger_client._commitment) run with the GIL released.
     docs = [{**MANIFEST, "n": i, "items": MANIFEST["items"] * (i % 5 + 1)} for i in range(40)]
     salts = [fixed_salts(doc) for doc in docs]
     expected = [reference_root(doc, 1, "1.0", s) for doc, s in zip(docs, salts, strict=True)]
