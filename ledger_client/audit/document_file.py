@@ -28,11 +28,13 @@ visible fields (hidden ones cannot be guessed, their salts stay out).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
+import struct
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
@@ -212,7 +214,9 @@ def _load_json(raw: bytes | str, what: str) -> Any:
     """
     if type(raw) is bytes:
         try:
-            return jiter.from_json(raw, catch_duplicate_keys=True, cache_mode="keys")
+            # Caching every string (values too) reads a file ~13% faster than keys
+            # only, with duplicate keys caught (a document's values repeat).
+            return jiter.from_json(raw, catch_duplicate_keys=True, cache_mode="all")
         except Exception:  # json.loads below gives the answer, or the error
             pass
     try:
@@ -226,16 +230,13 @@ def _salts(salts: dict[str, Any]) -> dict[str, bytes]:
     encoded = list(salts.values())
     # All at once: every salt is 64 characters and the whole decodes (fromhex skips
     # whitespace, so a decoded length of 32 per salt means none had any), so each
-    # salt is exactly the 32 bytes at its offset.
+    # salt is exactly the 32 bytes at its offset, cut out by one struct unpack.
     try:
         joined = bytes.fromhex("".join(encoded))
     except (TypeError, ValueError):
         joined = b""
     if len(joined) == SALT_BYTES * len(encoded) and (not encoded or set(map(len, encoded)) == {64}):
-        return {
-            pointer: joined[i * SALT_BYTES : (i + 1) * SALT_BYTES]
-            for i, pointer in enumerate(salts)
-        }
+        return dict(zip(salts, _salt_splitter(len(encoded))(joined), strict=True))
     for pointer, salt in salts.items():  # name the first bad one
         try:
             value = bytes.fromhex(salt)
@@ -244,6 +245,13 @@ def _salts(salts: dict[str, Any]) -> dict[str, bytes]:
         if len(value) != SALT_BYTES or len(salt) != 64:
             raise DocumentFileError(f"salt of {pointer!r} is not 64 hex characters")
     raise AssertionError("unreachable: the salts decoded one by one but not together")
+
+
+@functools.lru_cache(maxsize=256)
+def _salt_splitter(count: int) -> Callable[[bytes], tuple[bytes, ...]]:
+    """Cuts `count` salts out of their concatenation (documents of a type have a few
+    field counts; a third faster than slicing each)."""
+    return struct.Struct(f"{SALT_BYTES}s" * count).unpack
 
 
 def parse_document_file(raw: bytes | str) -> DocumentFile:
