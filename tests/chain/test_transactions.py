@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import threading
@@ -319,3 +320,28 @@ def test_a_transaction_built_from_calldata_reverts_with_its_typed_error_at_estim
     with pytest.raises(ce.RegistryDuplicateDocument):
         registry.anchor(serial, record)
     assert sender.w3.eth.get_transaction_count(sender.address) == nonce  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"jsonrpc":"2.0","id":1,"result":[{"address":"0xab","topics":["0x01","0x02"],'
+        b'"data":"0x","blockNumber":"0x10","removed":false,"logIndex":"0x0"}]}',
+        b'{"jsonrpc":"2.0","id":2,"error":{"code":-32000,"message":"header not found"}}',
+        b'{"jsonrpc":"2.0","id":3,"result":null}',
+        b'[{"id":1,"result":"0x1"},{"id":2,"result":123456789012345678901234567890}]',
+        b'{"id":4,"result":"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00","x":1.5e300,"n":-0.0}',
+        b'{"id":5,"result":NaN}',  # not JSON: jiter refuses it, json reads it
+        b'{"id":6,"result":"\\ud800"}',  # a lone surrogate: the same
+    ],
+)
+def test_responses_decode_as_web3s_own_decoder_reads_them(raw: bytes) -> None:
+    decoded = _HTTPProvider.decode_rpc_response(raw)
+    assert decoded == HTTPProvider.decode_rpc_response(raw) or json.dumps(decoded) == json.dumps(
+        HTTPProvider.decode_rpc_response(raw)
+    )  # NaN != NaN: compared by their JSON text
+
+
+def test_a_malformed_response_raises_web3s_decoding_error() -> None:
+    with pytest.raises(json.JSONDecodeError, match="Could not decode"):
+        _HTTPProvider.decode_rpc_response(b'{"id":1,"result":')
