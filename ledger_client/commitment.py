@@ -312,9 +312,8 @@ class _Leaves:
 
 # The Python walk (documents the C walk leaves to it, and the reference the C
 # walk is tested against). Documents of one schema share their paths, so the
-# encodings of a leaf's path
-# (its pointer, and ``u32(len(P)) || P``) are kept in a trie that outlives the
-# document: a member name or array index seen before at the same place costs one
+# encodings of a leaf's path (its pointer, and ``u32(len(P)) || P``) are kept in
+# a trie that outlives the document: a member name or array index seen before at the same place costs one
 # dict lookup instead of string building and encoding per leaf. A trie node is a
 # list [pointer, header, typed, object members, array indices] (objects and arrays
 # have separate children: ``{"0": x}`` and ``[x]`` are different paths). Bounded
