@@ -310,15 +310,15 @@ class _Leaves:
     tails: list[bytes]
 
 
-# The Python walk (documents the C walk leaves to it, and the reference the C
-# walk is tested against). Documents of one schema share their paths, so the
-# encodings of a leaf's path (its pointer, and ``u32(len(P)) || P``) are kept in
-# a trie that outlives the document: a member name or array index seen before at the same place costs one
-# dict lookup instead of string building and encoding per leaf. A trie node is a
-# list [pointer, header, typed, object members, array indices] (objects and arrays
-# have separate children: ``{"0": x}`` and ``[x]`` are different paths). Bounded
-# because some objects are keyed by data (e.g. item ids): past the limit the trie
-# starts over (threads still walking the old one finish with it).
+# The Python walk (documents the C walk leaves to it, and the reference the C walk is
+# tested against). Documents of one schema share their paths, so the encodings of a
+# leaf's path (its pointer, and ``u32(len(P)) || P``) are kept in a trie that outlives
+# the document: a member name or array index seen before at the same place costs one
+# dict lookup instead of string building and encoding per leaf. A trie node is a list
+# [pointer, header, typed, object members, array indices] (objects and arrays have
+# separate children: ``{"0": x}`` and ``[x]`` are different paths). Bounded because
+# some objects are keyed by data (e.g. item ids): past the limit the trie starts over
+# (threads still walking the old one finish with it).
 _POINTER, _HEADER, _TYPED, _MEMBERS, _INDICES = range(5)
 _PATH_TRIE_LIMIT: Final = 50_000  # about 25 MB at ~500 bytes a node
 _path_trie: list[Any] = ["", b"", "", {}, {}]
