@@ -213,10 +213,11 @@ def wrap_documents(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         wrapped.append({"version": OA_V2_SCHEMA, "data": data})
     targets = [target_hash(w) for w in wrapped]
     leaves = sorted({bytes.fromhex(t) for t in targets})
+    position = {leaf: i for i, leaf in enumerate(leaves)}
     layers = _merkle_layers(leaves)
     root = layers[-1][0].hex()
     for document, target in zip(wrapped, targets, strict=True):
-        index = leaves.index(bytes.fromhex(target))
+        index = position[bytes.fromhex(target)]
         proof = []
         for layer in layers[:-1]:
             sibling = index + 1 if index % 2 == 0 else index - 1
