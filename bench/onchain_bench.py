@@ -3,17 +3,22 @@
 Measures documents per second by *chain time*: from the first submission to
 the receipt of the last transaction, under each anvil mining mode. Signing and
 encoding happen before the clock starts (the question is what the chain
-sustains, not what one Python client signs). Three workloads per mode, in the
-same run on the same chain:
+sustains, not what one Python client signs). The workloads of each mode, in
+this order, on the same chain:
 
 * CIE `anchorBatch` of 1000 documents per transaction;
+* OpenAttestation's DocumentStore (the contract compiled in the npm package
+  ``@govtechsg/document-store``) as TradeTrust issues: one Merkle root of 1000
+  documents per `issue`; 1000 target hashes per `bulkIssue`;
 * CIE `anchor`, one document per transaction;
 * the naive baseline (`bench/contracts/NaiveRegistry.sol` `anchorFull`): one
-  transaction per document with the full record in storage.
+  transaction per document with the full record in storage;
+* OpenAttestation `issue`, one document per transaction.
 
 Raw transactions go out as JSON-RPC arrays of `eth_sendRawTransaction` over one
 HTTP connection. Every receipt is checked afterwards (status 1, one
-`DocumentAnchored` per document for the CIE workloads), so a figure never
+`DocumentAnchored` per document for the CIE workloads, one `DocumentIssued` per
+root or target hash for OpenAttestation's), so a figure never
 counts work that did not happen. A mode that leaves transactions unmined
 (Foundry #10122) is reported as stalled with how many were mined.
 
@@ -36,6 +41,7 @@ from eth_typing import HexStr
 from web3 import Web3
 
 from bench import standalone
+from bench.gas import openattestation_artifact
 from devnet.anvil import BLOCK_TIME, AnvilChain
 from devnet.processes import free_port
 from ledger_client.chain import TransactionSender, connect
@@ -61,8 +67,10 @@ MODES: dict[str, tuple[list[str], str]] = {
     "manual: --no-mining, evm_mine after submission": (["--no-mining"], "manual"),
 }
 
-# (batches of 1000, single CIE anchors, naive single-document txs) per profile.
-WORKLOAD = {"quick": (60, 2000, 2000), "full": (300, 10000, 10000)}
+# (batches of 1000, single-document txs) per profile: for CIE's anchors, for
+# OpenAttestation's roots and single issues and for the naive baseline;
+# OpenAttestation's bulkIssue of 1000 target hashes gets a sixth of the batches.
+WORKLOAD = {"quick": (60, 2000), "full": (300, 10000)}
 
 # Mining flags the devnet's AnvilChain always passes; each mode sets its own.
 _DEVNET_MINING = {"--mixed-mining": 0, "--block-time": 1}
@@ -195,9 +203,10 @@ def _receipts(rpc: _Rpc, hashes: list[str]) -> list[Any]:
     return out
 
 
-def _check(receipts: list[Any], anchored_topic: str | None, documents: int) -> set[int]:
-    """Every receipt succeeded (and carries one DocumentAnchored per document); the
-    set of blocks used."""
+def _check(receipts: list[Any], topic: str | None, expected: int) -> set[int]:
+    """Every receipt succeeded (and together they carry `expected` logs of `topic`:
+    one DocumentAnchored per document, one DocumentIssued per OA root or target
+    hash); the set of blocks used."""
     events = 0
     blocks: set[int] = set()
     for receipt in receipts:
@@ -206,16 +215,68 @@ def _check(receipts: list[Any], anchored_topic: str | None, documents: int) -> s
         if int(receipt["status"], 16) != 1:
             raise RuntimeError(f"transaction {receipt['transactionHash']} reverted")
         blocks.add(int(receipt["blockNumber"], 16))
-        if anchored_topic is not None:
-            events += sum(1 for log in receipt["logs"] if log["topics"][0] == anchored_topic)
+        if topic is not None:
+            events += sum(1 for log in receipt["logs"] if log["topics"][0] == topic)
     mined = sum(1 for r in receipts if r is not None)
-    if anchored_topic is not None and mined == len(receipts) and events != documents:
-        raise RuntimeError(f"{events} DocumentAnchored events for {documents} documents")
+    if topic is not None and mined == len(receipts) and events != expected:
+        raise RuntimeError(f"{events} events of topic {topic}, expected {expected}")
     return blocks
 
 
+# A workload: name, documents, signed (raw tx, hash) pairs, transactions per JSON-RPC
+# request, the topic of the log to count in the receipts (None: none) and how many.
+_Work = tuple[str, int, list[tuple[str, str]], int, str | None, int]
+
+
+class _OpenAttestation:
+    """OpenAttestation's DocumentStore owned by the issuer (deployed by `deployer`), and
+    its ways to issue as workloads signed by `signer` (the issuer's next nonces: sign
+    in the order of submission)."""
+
+    def __init__(
+        self, w3: Web3, deployer: LocalAccount, issuer: LocalAccount, signer: _Signer
+    ) -> None:
+        artifact = openattestation_artifact()
+        factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        receipt = TransactionSender(w3, deployer).transact(
+            factory.constructor("CIE benchmark store", issuer.address)
+        )
+        self.w3, self.issuer, self.signer = w3, issuer, signer
+        self.store = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+        self.issued = (
+            "0x" + bytes(Web3.keccak(text=_event_signature(self.store, "DocumentIssued"))).hex()
+        )
+
+    def _signed(self, function: str, args: list[list[Any]]) -> list[tuple[str, str]]:
+        calls = [str(self.store.encode_abi(function, args=a)) for a in args]
+        estimate = self.w3.eth.estimate_gas(
+            {"from": self.issuer.address, "to": self.store.address, "data": HexStr(calls[0])}
+        )
+        return [self.signer.sign(self.store.address, data, int(estimate * 1.3)) for data in calls]
+
+    def batched(self, batches: int) -> list[_Work]:
+        """One Merkle root of BATCH documents per `issue` (TradeTrust's way); BATCH target
+        hashes per `bulkIssue` (on a sixth of the batches)."""
+        bulk = max(1, batches // 6)
+        roots = self._signed("issue", [[os.urandom(32)] for _ in range(batches)])
+        hashes = self._signed(
+            "bulkIssue", [[[os.urandom(32) for _ in range(BATCH)]] for _ in range(bulk)]
+        )
+        return [
+            (f"OpenAttestation issue, one Merkle root per {BATCH} documents",
+             batches * BATCH, roots, 5, self.issued, batches),
+            (f"OpenAttestation bulkIssue of {BATCH} target hashes",
+             bulk * BATCH, hashes, 1, self.issued, bulk * BATCH),
+        ]  # fmt: skip
+
+    def single(self, count: int) -> _Work:
+        """One document (its target hash as the root) per `issue`."""
+        txs = self._signed("issue", [[os.urandom(32)] for _ in range(count)])
+        return ("OpenAttestation issue, one document per tx", count, txs, 100, self.issued, count)
+
+
 def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: Path) -> list[Row]:
-    batches, singles, naive_count = WORKLOAD[profile]
+    batches, singles = WORKLOAD[profile]
     chain = _ModeChain(port=free_port(), log_file=scratch / f"anvil-{len(flags)}-{how}.log")
     chain.mining = flags
     manual = how == "manual"
@@ -259,12 +320,18 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
             )
             * 1.3
         )
-        work: list[tuple[str, int, list[tuple[str, str]], int, str | None]] = []
+        work: list[_Work] = []
         txs = []
         for _ in range(batches):
             txs.append(signer.sign(registry.address, batch_data(serial), batch_gas))
             serial += BATCH
-        work.append((f"anchorBatch of {BATCH}", batches * BATCH, txs, 5, anchored_topic))
+        work.append(
+            (f"anchorBatch of {BATCH}", batches * BATCH, txs, 5, anchored_topic, batches * BATCH)
+        )
+        # The batched workloads first: a flood of single-document transactions can stall
+        # a mode (below), leaving what follows it moot.
+        openattestation = _OpenAttestation(w3, deployer, issuer, signer)
+        work += openattestation.batched(batches)
         single_data = [
             str(registry.encode_abi("anchor", args=[serial + i, NO_AUTHORITY, _record().pack()]))
             for i in range(singles)
@@ -277,7 +344,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
             * 1.5
         )
         txs = [signer.sign(registry.address, data, single_gas) for data in single_data]
-        work.append(("anchor, one document per tx", singles, txs, 100, anchored_topic))
+        work.append(("anchor, one document per tx", singles, txs, 100, anchored_topic, singles))
         naive_data = [
             str(
                 naive.encode_abi(
@@ -292,7 +359,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
                     ],
                 )
             )
-            for i in range(naive_count)
+            for i in range(singles)
         ]
         naive_gas = int(
             w3.eth.estimate_gas(
@@ -301,10 +368,11 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
             * 1.3
         )
         txs = [signer.sign(naive.address, data, naive_gas) for data in naive_data]
-        work.append(("baseline: naive, one tx per document", naive_count, txs, 100, None))
+        work.append(("baseline: naive, one tx per document", singles, txs, 100, None, 0))
+        work.append(openattestation.single(singles))
         if manual:
             rpc.call("evm_setAutomine", False)
-        for name, documents, signed, per_request, topic in work:
+        for name, documents, signed, per_request, topic, events in work:
             raw = [tx for tx, _ in signed]
             hashes = [h for _, h in signed]
             try:
@@ -315,7 +383,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
                 note = f"anvil did not answer a submission request ({type(error).__name__})"
                 rows.append(Row(label, name, documents, len(raw), None, 0, 0, note))
                 break
-            blocks = _check(_receipts(rpc, hashes), topic, documents)
+            blocks = _check(_receipts(rpc, hashes), topic, events)
             rows.append(Row(label, name, documents, len(raw), seconds, mined, len(blocks)))
             if seconds is None:
                 # Unmined transactions block the nonces after them: the rest is moot.
@@ -406,8 +474,11 @@ def markdown_section(profile: str = "quick") -> str:
         "(KZ) sends pre-built, pre-signed transactions as JSON-RPC arrays of "
         "`eth_sendRawTransaction` to a fresh anvil per mining mode; chain time runs from the "
         "first submission to the last receipt; every receipt is then checked (status 1 and one "
-        "`DocumentAnchored` per document). Signing is not timed. Ratios are against the naive "
-        "baseline (one tx per document, full record in storage) on the same chain. "
+        "`DocumentAnchored` per document, one `DocumentIssued` per OpenAttestation root or "
+        "target hash). Signing is not timed. OpenAttestation: the DocumentStore contract "
+        "compiled in the npm package `@govtechsg/document-store`, owned by the issuer. Ratios "
+        "are against the naive baseline (one tx per document, full record in storage) on the "
+        "same chain. "
         f"Measured in {result['seconds']:.0f} s.\n\n" + markdown(result) + "\n\n" + MODE_NOTE
     )
 
