@@ -100,3 +100,47 @@ def test_latency_cpu_is_summed_by_part_with_children_and_skips_gone_processes(
         assert set(parts) == {"node"}
     finally:
         child.communicate(b"\n")
+
+
+def test_the_pipeline_table_rates_rows_against_the_naive_row_and_aims_with_ours_only() -> None:
+    """The alternatives' rows of `bench.pipeline_bench` get 'vs naive' like ours, but the
+    1,000 documents/s aim is judged on our design's best row, even when an alternative's
+    row is faster."""
+    from bench.pipeline_bench import alternatives_note, markdown, target_note
+
+    def row(workload: str, rate: float, design: str) -> dict[str, object]:
+        per = {"validate": 0.5, "chain": 1.0} if workload != "fetch" else {}
+        return {
+            "workload": workload,
+            "design": design,
+            "documents": 500,
+            "seconds": 500 / rate,
+            "documents_per_second": rate,
+            "ms_per_document": per,
+        }
+
+    result = {
+        "rows": [
+            row("ours", 400.0, "cie"),
+            row("naive", 100.0, "naive"),
+            row("oa", 800.0, "oa"),
+            row("fetch", 150.0, "cie"),
+        ]
+    }
+    table = markdown(result).splitlines()
+    assert table[0].startswith("| workload | documents | docs/s | vs naive |")
+    assert table[2].startswith("| ours | 500 | 400 | 4.0x | 0.50 |")
+    assert table[3].startswith("| naive | 500 | 100 | 1.0x |")
+    assert table[4].startswith("| oa | 500 | 800 | 8.0x |")
+    assert table[5].startswith("| fetch | 500 | 150 |  |")
+    note = target_note(result)
+    assert "best 400 docs/s (ours; NOT met, 2.5x short)" in note
+    # OA's row: 800 docs/s = 1.25 ms a document, of which our port's commit 0.5 ms; with
+    # OA's own wrap at 0.25 ms a document: 1.0 ms, 1,000 docs/s.
+    result["rows"][2]["ms_per_document"]["commit"] = 0.5
+    result["rows"][2]["reference_wrap_ms"] = 0.25
+    note = alternatives_note(result)
+    assert "our best row 400 documents/s is 4.0x the naive baseline (100:" in note
+    assert "0.5x OpenAttestation (800;" in note
+    assert "would run at ~1,000 documents/s" in note
+    assert "our best row is 0.4x that" in note
