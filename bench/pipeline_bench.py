@@ -11,7 +11,11 @@ per call, then in batches, then pipelined (`submit_batches`: one batch in
 flight while the next is prepared). For each workload: documents per
 second over the wall time, and the time per document spent in each stage
 (validate, canonicalize, commit, encrypt, IPFS, chain, outbox; "other" is the
-rest: receipts, bookkeeping reads). A last row fetches and verifies documents
+rest: receipts, bookkeeping reads). Then issue 8's alternatives submit other
+documents of the same generator end to end on the same chain and IPFS node
+(`_Alternative`: the naive baseline, one transaction a document with the full
+record in storage; OpenAttestation, a Merkle root a batch on its DocumentStore),
+each row rated against the naive one. A last row fetches and verifies documents
 back on the same node.
 
     python -m bench.pipeline_bench [--full]
