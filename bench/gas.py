@@ -20,6 +20,7 @@ from typing import Any
 from eth_account import Account
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract import Contract
 from web3.types import Wei
 
 from devnet.anvil import AnvilChain
@@ -186,14 +187,32 @@ def openattestation_artifact() -> dict[str, Any]:
     return artifact
 
 
+def deploy_openattestation_store(sender: TransactionSender, owner: str) -> Contract:
+    """OpenAttestation's DocumentStore (`openattestation_artifact`) owned by `owner`,
+    deployed by `sender`."""
+    artifact = openattestation_artifact()
+    return _deploy(sender, artifact["abi"], artifact["bytecode"], "CIE benchmark store", owner)
+
+
+def deploy_naive_registry(sender: TransactionSender) -> Contract:
+    """The naive baseline (`bench/contracts/NaiveRegistry.sol`), deployed by `sender`."""
+    artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
+    return _deploy(sender, artifact.abi, artifact.bytecode)
+
+
+def _deploy(sender: TransactionSender, abi: Any, bytecode: str, *args: Any) -> Contract:
+    factory = sender.w3.eth.contract(abi=abi, bytecode=bytecode)
+    address = sender.transact(factory.constructor(*args))["contractAddress"]
+    if address is None:
+        raise RuntimeError("the deployment's receipt names no contract address")
+    return sender.w3.eth.contract(address=address, abi=abi)
+
+
 def _openattestation(w3: Web3, sender: TransactionSender) -> list[GasRow]:
     """TradeTrust's way: the issuer records one Merkle root per batch of wrapped documents
     (`issue`), or per-document target hashes (`bulkIssue`); no routing, no per-document event
     with type/destination, no encryption metadata."""
-    artifact = openattestation_artifact()
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = sender.transact(factory.constructor("CIE benchmark store", sender.address))
-    store = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    store = deploy_openattestation_store(sender, sender.address)
     issues = [
         int(sender.transact(store.functions.issue(os.urandom(32)))["gasUsed"]) for _ in range(5)
     ]
@@ -217,10 +236,7 @@ def _openattestation(w3: Web3, sender: TransactionSender) -> list[GasRow]:
 
 
 def _baselines(w3: Web3, sender: TransactionSender) -> list[GasRow]:
-    artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = sender.transact(factory.constructor())
-    naive = w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    naive = deploy_naive_registry(sender)
     rows = []
     gas = []
     for serial in range(1, 7):

@@ -41,17 +41,15 @@ from eth_typing import HexStr
 from web3 import Web3
 
 from bench import standalone
-from bench.gas import openattestation_artifact
+from bench.gas import deploy_naive_registry, deploy_openattestation_store
 from devnet.anvil import BLOCK_TIME, AnvilChain
 from devnet.processes import free_port
 from ledger_client.chain import TransactionSender, connect
-from ledger_client.compiler import compile_contracts
 from ledger_client.deployment import FoundingMember, deploy_all
 from ledger_client.ledger import Ledger
 from ledger_client.records import DocType, Record, document_id
 from ledger_client.registry import NO_AUTHORITY
 
-BENCH_CONTRACTS = Path(__file__).resolve().parent / "contracts"
 BATCH = 1000
 GAS_PRICE = 50 * 10**9  # fixed and high: base fee moves as blocks fill, nothing may stall on it
 STALL_SECONDS = 30.0
@@ -236,13 +234,8 @@ class _OpenAttestation:
     def __init__(
         self, w3: Web3, deployer: LocalAccount, issuer: LocalAccount, signer: _Signer
     ) -> None:
-        artifact = openattestation_artifact()
-        factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        receipt = TransactionSender(w3, deployer).transact(
-            factory.constructor("CIE benchmark store", issuer.address)
-        )
         self.w3, self.issuer, self.signer = w3, issuer, signer
-        self.store = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+        self.store = deploy_openattestation_store(TransactionSender(w3, deployer), issuer.address)
         self.issued = (
             "0x" + bytes(Web3.keccak(text=_event_signature(self.store, "DocumentIssued"))).hex()
         )
@@ -300,10 +293,7 @@ def measure_mode(label: str, flags: list[str], how: str, profile: str, scratch: 
             ],
         )
         registry = Ledger.open(w3, deployment, TransactionSender(w3, issuer)).registry.contract
-        artifact = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
-        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        naive_receipt = TransactionSender(w3, deployer).transact(factory.constructor())
-        naive = w3.eth.contract(address=naive_receipt["contractAddress"], abi=artifact.abi)
+        naive = deploy_naive_registry(TransactionSender(w3, deployer))
         anchored_topic = (
             "0x" + bytes(Web3.keccak(text=_event_signature(registry, "DocumentAnchored"))).hex()
         )

@@ -36,15 +36,13 @@ from eth_account import Account
 from web3 import Web3
 
 from bench import standalone
-from bench.gas import openattestation_artifact
-from bench.onchain_bench import BENCH_CONTRACTS
+from bench.gas import BENCH_CONTRACTS, deploy_naive_registry, deploy_openattestation_store
 from devnet.anvil import AnvilChain
 from devnet.ipfs import EmbeddedIpfsNode
 from devnet.processes import free_port
 from ledger_client.audit.openattestation import wrap_documents
 from ledger_client.chain import TransactionSender, connect
 from ledger_client.commitment import canonical_json, commit
-from ledger_client.compiler import compile_contracts
 from ledger_client.deployment import FoundingMember, deploy_all
 from ledger_client.encryption_keys import MemberEncryptionKey
 from ledger_client.envelope import EnvelopeContext, RecipientKey, seal
@@ -180,18 +178,8 @@ class _Alternative:
             economy: RecipientKey(*ledger.consortium.encryption_key(economy))
             for economy in DEFAULT_ECONOMIES
         }
-        w3 = ledger.w3
-        naive = compile_contracts(BENCH_CONTRACTS, ("NaiveRegistry",))["NaiveRegistry"]
-        receipt = self.sender.transact(
-            w3.eth.contract(abi=naive.abi, bytecode=naive.bytecode).constructor()
-        )
-        self.naive = w3.eth.contract(address=receipt["contractAddress"], abi=naive.abi)
-        oa = openattestation_artifact()
-        factory = w3.eth.contract(abi=oa["abi"], bytecode=oa["bytecode"])
-        receipt = self.sender.transact(
-            factory.constructor("CIE benchmark store", self.sender.address)
-        )
-        self.oa_store = w3.eth.contract(address=receipt["contractAddress"], abi=oa["abi"])
+        self.naive = deploy_naive_registry(self.sender)
+        self.oa_store = deploy_openattestation_store(self.sender, self.sender.address)
         self.serial = 10**9  # the naive registry's ids, clear of the pipeline's serials
         self.timings = StageTimings()
 
