@@ -27,8 +27,7 @@ import json
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -183,13 +182,8 @@ class _Alternative:
         self.serial = 10**9  # the naive registry's ids, clear of the pipeline's serials
         self.timings = StageTimings()
 
-    @contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            setattr(self.timings, name, getattr(self.timings, name) + time.perf_counter() - started)
+    def _stage(self, name: str) -> AbstractContextManager[None]:
+        return self.timings.timer(name)
 
     def _validated(self, batch: list[Document]) -> list[tuple[Document, dict[str, Any], bytes]]:
         out = []

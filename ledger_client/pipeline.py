@@ -355,6 +355,10 @@ class StageTimings:
             "outbox": self.outbox,
         }
 
+    def timer(self, stage: str) -> _StageTimer:
+        """``with timings.timer("ipfs"):`` adds the time spent inside to that field."""
+        return _StageTimer(self, stage)
+
 
 class _Stopwatch:
     """Adds the time spent inside ``with watch("stage"):`` to a StageTimings field."""
@@ -363,7 +367,7 @@ class _Stopwatch:
         self.timings = timings
 
     def __call__(self, stage: str) -> _StageTimer:
-        return _StageTimer(self.timings, stage)
+        return self.timings.timer(stage)
 
 
 class _StageTimer:
